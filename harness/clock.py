@@ -1,0 +1,93 @@
+"""The one source of time for the harness.
+
+AWS periods are minutes and CI cannot wait, so every period, cooldown, interval and timestamp the
+harness uses is in *template time*: seconds as the template and AWS count them. A live run maps
+template time onto wall time with a scale factor (`--time-scale`); unit tests use `ManualClock`,
+which only moves when the test moves it, so tests assert exact virtual times.
+
+This module is the only place in `harness/` that reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Template time. `now()` is epoch seconds; `sleep()` and `wall()` take template seconds."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def wall(self, seconds: float) -> float:
+        """How many wall seconds `seconds` of template time last (for socket timeouts)."""
+        ...
+
+
+class ScaledClock:
+    """Real time, sped up `scale` times. Starts at the real epoch time of its creation."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        if not scale > 0:
+            raise ValueError(f"time scale must be > 0, got {scale}")
+        self.scale = float(scale)
+        self._epoch0 = time.time()
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._epoch0 + (time.monotonic() - self._mono0) * self.scale
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.scale)
+
+    def wall(self, seconds: float) -> float:
+        return seconds / self.scale
+
+
+class ManualClock:
+    """Virtual time that moves only through `advance()` / `run_until()`.
+
+    Coroutines that `await clock.sleep(s)` wake, in time order, when a test advances the clock past
+    their deadline; each wake-up runs to its next sleep before the clock moves on, as in simpy.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = float(start)
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self, seconds: float) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (self._now + max(0.0, seconds), next(self._seq), fut))
+        await fut
+
+    async def run_until(self, deadline: float) -> None:
+        """Move to `deadline`, waking every sleeper due on the way at its own time."""
+        await _settle()
+        while self._waiters and self._waiters[0][0] <= deadline:
+            when, _, fut = heapq.heappop(self._waiters)
+            self._now = max(self._now, when)
+            if not fut.done():
+                fut.set_result(None)
+            await _settle()
+        self._now = max(self._now, deadline)
+
+    async def advance(self, seconds: float) -> None:
+        await self.run_until(self._now + seconds)
+
+
+async def _settle() -> None:
+    """Let every ready coroutine run until it blocks again (on the clock or on I/O that is done)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
