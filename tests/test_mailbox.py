@@ -1,0 +1,136 @@
+"""The SMTP sink and the Maildir it writes: real aiosmtpd server, real smtplib client, real files."""
+
+from __future__ import annotations
+
+import mailbox as stdlib_mailbox
+import smtplib
+import socket
+import threading
+from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from harness.errors import CloudError, ConfigError
+from harness.mailbox import Mailbox, SmtpSink
+
+
+def _raw(subject: str, to: str = "ops@example.com", body: str = "hello", date: str = "Mon, 05 Aug 2019 17:04:03 +0000") -> bytes:
+    return (
+        f"From: sender@example.com\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Mailbox:
+    return Mailbox(tmp_path / "mail")
+
+
+@pytest.fixture
+def sink(box: Mailbox) -> Iterator[SmtpSink]:
+    s = SmtpSink(box)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def _send(sink: SmtpSink, raw: bytes, to: str = "ops@example.com") -> None:
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as client:
+        client.sendmail("sender@example.com", [to], raw)
+
+
+def test_a_sent_message_is_a_maildir_file_that_stdlib_mailbox_and_email_open(sink: SmtpSink, box: Mailbox) -> None:
+    _send(sink, _raw("Disk full", body="the disk is full"))
+
+    [mail] = box.messages()
+    assert mail.subject == "Disk full"
+    assert mail.sender == "sender@example.com"
+    assert mail.to == ("ops@example.com",)
+    assert mail.body == "the disk is full\n"
+    assert mail.date is not None and mail.date.isoformat() == "2019-08-05T17:04:03+00:00"
+    assert mail.path.parent.name == "new" and mail.path.parent.parent == box.folder
+    # The envelope survives as delivery-agent trace headers.
+    assert mail.header("Return-Path") == "<sender@example.com>"
+    assert mail.header("Delivered-To") == "ops@example.com"
+
+    # Any Maildir reader sees the same message.
+    maildir = stdlib_mailbox.Maildir(str(box.folder), factory=None, create=False)
+    assert [m["Subject"] for m in maildir] == ["Disk full"]
+    with mail.path.open("rb") as fh:
+        parsed = BytesParser(policy=policy.default).parse(fh)
+    assert parsed["Subject"] == "Disk full"
+
+
+def test_port_zero_gets_a_real_port_and_stop_frees_it_and_its_thread(box: Mailbox) -> None:
+    threads_before = threading.active_count()
+    sink = SmtpSink(box, port=0)
+    sink.start()
+    port = sink.port
+    assert port > 0
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        assert client.noop()[0] == 250
+    sink.stop()
+    sink.stop()  # idempotent
+
+    assert threading.active_count() == threads_before
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # The port is free again: a new sink can take it.
+    again = SmtpSink(box, port=port)
+    again.start()
+    try:
+        assert again.port == port
+    finally:
+        again.stop()
+
+
+def test_a_taken_port_is_a_clear_error_naming_the_port(box: Mailbox) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    taken = holder.getsockname()[1]
+    threads_before = threading.active_count()
+    try:
+        with pytest.raises(CloudError, match=rf"127\.0\.0\.1:{taken}.*port {taken}"):
+            SmtpSink(box, port=taken).start()
+    finally:
+        holder.close()
+    assert threading.active_count() == threads_before
+
+
+def test_only_loopback_addresses_are_accepted(box: Mailbox) -> None:
+    with pytest.raises(ConfigError, match="0.0.0.0"):
+        SmtpSink(box, host="0.0.0.0")
+
+
+def test_find_filters_by_subject_prefix_recipient_and_body(sink: SmtpSink, box: Mailbox) -> None:
+    _send(sink, _raw('ALARM: "cpu-high"', to="a@example.com", body="CPU above 70"), to="a@example.com")
+    _send(sink, _raw('OK: "cpu-high"', to="b@example.com", body="CPU back to normal"), to="b@example.com")
+    _send(sink, _raw('ALARM: "5xx"', to="b@example.com", body="errors"), to="b@example.com")
+
+    assert [m.subject for m in box.find(subject_prefix="ALARM:")] == ['ALARM: "cpu-high"', 'ALARM: "5xx"']
+    assert [m.subject for m in box.find(to="B@example.com")] == ['OK: "cpu-high"', 'ALARM: "5xx"']
+    assert [m.subject for m in box.find(subject_prefix="ALARM:", to="b@example.com")] == ['ALARM: "5xx"']
+    assert [m.subject for m in box.find(contains="CPU")] == ['ALARM: "cpu-high"', 'OK: "cpu-high"']
+    assert box.find(subject_prefix="INSUFFICIENT_DATA:") == []
+
+
+def test_messages_are_ordered_by_date_and_read_from_cur_too(sink: SmtpSink, box: Mailbox) -> None:
+    _send(sink, _raw("later", date="Mon, 05 Aug 2019 17:10:00 +0000"))
+    _send(sink, _raw("earlier", date="Mon, 05 Aug 2019 17:00:00 +0000"))
+    assert [m.subject for m in box.messages()] == ["earlier", "later"]
+
+    # A mail client that has seen a message moves it to cur/ with an info suffix.
+    maildir = stdlib_mailbox.Maildir(str(box.folder), factory=None)
+    for key in list(maildir.keys()):
+        msg = maildir[key]
+        msg.set_subdir("cur")
+        msg.add_flag("S")
+        maildir[key] = msg
+    listed = box.messages()
+    assert [m.subject for m in listed] == ["earlier", "later"]
+    assert all(m.path.parent.name == "cur" for m in listed)
