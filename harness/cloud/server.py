@@ -1,0 +1,273 @@
+"""The embedded cloud: moto's server in a child process the harness owns, on 127.0.0.1 only.
+
+Why a child process: moto's backends are global state guarded by the GIL; keeping them out of the
+harness process keeps the control loop responsive, lets the harness kill the cloud cleanly, and lets
+other tools (awslocal, the AWS CLI, localstack-client) talk to the same endpoint.
+
+The child (`python -m harness.cloud.server --port N`) registers the harness's CloudFormation models
+(`cfn_models.register()`) before any template is parsed, and also answers LocalStack's health path
+`GET /_localstack/health` so LocalStack-aware clients accept it. It exits when its parent dies
+(PR_SET_PDEATHSIG where possible, plus a parent-pid watchdog).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.errors import CloudError
+
+HEALTH_PATH = "/_localstack/health"
+# The CloudFormation resource types this cloud can create (read by harness.deploy before deploying).
+RESOURCE_TYPES_PATH = "/_harness/resource-types"
+# The services the embedded cloud offers, as LocalStack's health endpoint lists them.
+SERVICES = (
+    "cloudformation",
+    "cloudwatch",
+    "ec2",
+    "ecs",
+    "elasticloadbalancing",
+    "elbv2",
+    "application-autoscaling",
+    "iam",
+    "logs",
+    "sns",
+    "sts",
+)
+START_TIMEOUT_S = 30.0  # wall seconds; moto's import dominates (about 2 s on a quiet machine)
+_PR_SET_PDEATHSIG = 1
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port (or the port cannot be bound)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedCloud:
+    """moto on `host:port` in a child process. `with EmbeddedCloud() as cloud: cloud.endpoint`."""
+
+    def __init__(self, port: int = 4566, host: str = "127.0.0.1") -> None:
+        if host != "127.0.0.1":
+            raise CloudError(f"the embedded cloud binds 127.0.0.1 only, not {host}")
+        self.host = host
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Start the child and wait (bounded, wall time) until it answers the health path."""
+        if self._proc is not None:
+            return
+        if port_in_use(self.port, self.host):
+            raise CloudError(
+                f"port {self.port} on {self.host} is already in use (another emulator such as LocalStack "
+                "or moto?); stop it or pass --cloud-port"
+            )
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="harness-cloud-", suffix=".stderr")
+        self._stderr_path = Path(name)
+        env = dict(os.environ)
+        pkg_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.cloud.server",
+                "--port",
+                str(self.port),
+                "--host",
+                self.host,
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=fd,
+            env=env,
+            cwd=pkg_root,
+            # PR_SET_PDEATHSIG fires when the forking *thread* exits, so only use it from the main
+            # thread; the child's parent-pid watchdog covers the other cases.
+            preexec_fn=_die_with_parent if in_main_thread else None,
+        )
+        os.close(fd)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self, timeout: float) -> None:
+        # A deploy-time wait on a child process, not template time: wall clock is right here.
+        deadline = time.monotonic() + timeout
+        assert self._proc is not None
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise CloudError(
+                    f"the embedded cloud (moto) on port {self.port} exited with code {self._proc.returncode} "
+                    f"while starting: {self._stderr_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.endpoint + HEALTH_PATH, timeout=1.0) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        raise CloudError(
+            f"the embedded cloud (moto) on port {self.port} did not answer {HEALTH_PATH} within "
+            f"{timeout:.0f} s: {self._stderr_tail()}"
+        )
+
+    def _stderr_tail(self, limit: int = 2000) -> str:
+        if self._stderr_path is None or not self._stderr_path.exists():
+            return "(no stderr)"
+        text = self._stderr_path.read_text(errors="replace").strip()
+        return text[-limit:] if text else "(empty stderr)"
+
+    def stop(self) -> None:
+        """Stop the child (SIGTERM, then SIGKILL) and remove its stderr file. Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self._stderr_path is not None:
+            self._stderr_path.unlink(missing_ok=True)
+            self._stderr_path = None
+
+    def __enter__(self) -> EmbeddedCloud:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedCloud(endpoint={self.endpoint!r}, pid={self.pid})"
+
+
+def _die_with_parent() -> None:
+    """In the forked child: ask Linux to SIGTERM us when the parent goes away."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except OSError:
+        pass  # not Linux: the parent-pid watchdog still applies
+
+
+# --------------------------------------------------------------------------- the child process
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def health_app(inner: WsgiApp, version: str, resource_types: Iterable[str] = ()) -> WsgiApp:
+    """Answer LocalStack's health path and the harness's resource-type list; pass the rest to moto."""
+    types_body = json.dumps(sorted(resource_types)).encode()
+    body = json.dumps(
+        {
+            "services": {name: "running" for name in SERVICES},
+            "edition": "community",
+            "version": version,
+            "features": {"provider": "harness-embedded-moto"},
+        }
+    ).encode()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == RESOURCE_TYPES_PATH and environ.get("REQUEST_METHOD") == "GET":
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(types_body)))]
+            )
+            return [types_body]
+        if path.rstrip("/") == HEALTH_PATH:
+            if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+                start_response(
+                    "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
+                return [body]
+        return inner(environ, start_response)
+
+    return app
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the parent is gone (covers a parent that died before prctl took effect)."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The harness's embedded moto server (loopback only).")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--parent-pid", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.host != "127.0.0.1":
+        parser.error("the embedded cloud binds 127.0.0.1 only")
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+
+    from moto import __version__ as moto_version
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    from harness.cloud import cfn_models
+
+    cfn_models.register()
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(
+        args.host,
+        args.port,
+        health_app(app, f"harness-moto-{moto_version}", cfn_models.supported_types()),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+
+
+if __name__ == "__main__":
+    main()

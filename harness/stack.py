@@ -1,0 +1,541 @@
+"""The deployed stack, read back from the service APIs: the one source of the template's numbers.
+
+No threshold, period, capacity, cooldown or health-check setting lives in harness code; every part of
+the harness gets them from a `StackModel`, which `read_stack()` builds from what the cloud reports
+(describe_stack_resources for the physical ids, then ECS, ELBv2, CloudWatch, Application Auto
+Scaling and SNS). The dataclasses are plain frozen data so decisions stay pure functions of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+
+from harness.cloud.clients import Aws
+from harness.errors import CloudError, DeployError
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str
+    port: str  # "traffic-port" or a port number as a string
+    protocol: str
+    interval: float
+    timeout: float
+    healthy_threshold: int
+    unhealthy_threshold: int
+    matcher: str  # "200", "200-299" or "200,202"
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    arn: str
+    name: str
+    full_name: str  # "targetgroup/<name>/<id>", the CloudWatch TargetGroup dimension
+    port: int
+    protocol: str
+    target_type: str
+    health: HealthCheck
+    deregistration_delay: float
+
+
+@dataclass(frozen=True)
+class Listener:
+    arn: str
+    port: int
+    protocol: str
+    target_group_arn: str | None
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    arn: str
+    name: str
+    full_name: str  # "app/<name>/<id>", the CloudWatch LoadBalancer dimension
+    dns_name: str
+    listeners: tuple[Listener, ...]
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    cpu: int | None
+    memory: int | None
+    memory_reservation: int | None
+    container_port: int | None
+    environment: dict[str, str]
+    log_group: str | None
+    log_stream_prefix: str | None
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    arn: str
+    family: str
+    cpu: int | None  # task-level CPU units
+    memory: int | None  # task-level MiB
+    network_mode: str
+    containers: tuple[Container, ...]
+
+    def container(self, name: str) -> Container:
+        for c in self.containers:
+            if c.name == name:
+                return c
+        raise KeyError(f"task definition {self.family} has no container {name!r}")
+
+
+class ServiceLoadBalancer(NamedTuple):
+    """(target_group_arn, container_name, container_port), as in the service's LoadBalancers."""
+
+    target_group_arn: str
+    container_name: str
+    container_port: int
+
+
+@dataclass(frozen=True)
+class Service:
+    cluster: str
+    name: str
+    arn: str
+    desired_count: int
+    task_definition: TaskDefinition
+    load_balancers: tuple[ServiceLoadBalancer, ...]
+    minimum_healthy_percent: int
+    maximum_percent: int
+
+    @property
+    def target_group_arns(self) -> tuple[str, ...]:
+        return tuple(lb.target_group_arn for lb in self.load_balancers)
+
+    @property
+    def resource_id(self) -> str:
+        """The Application Auto Scaling resource id: service/<cluster>/<service>."""
+        return f"service/{self.cluster}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    name: str
+    arn: str
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str]
+    statistic: str | None
+    extended_statistic: str | None
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int  # defaults to evaluation_periods, as in CloudWatch
+    threshold: float
+    comparison_operator: str
+    treat_missing_data: str  # "missing" when not set, as in CloudWatch
+    alarm_actions: tuple[str, ...]
+    ok_actions: tuple[str, ...]
+    insufficient_data_actions: tuple[str, ...]
+    state: str
+    description: str = ""
+    unit: str | None = None
+    actions_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScalableTarget:
+    service_namespace: str
+    resource_id: str
+    scalable_dimension: str
+    min_capacity: int
+    max_capacity: int
+
+
+@dataclass(frozen=True)
+class StepAdjustment:
+    lower: float | None
+    upper: float | None
+    adjustment: float
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    arn: str
+    name: str
+    resource_id: str
+    policy_type: str
+    adjustment_type: str | None
+    cooldown: float | None
+    min_adjustment_magnitude: int | None
+    metric_aggregation_type: str | None
+    steps: tuple[StepAdjustment, ...]
+    service_namespace: str = "ecs"
+    scalable_dimension: str = "ecs:service:DesiredCount"
+
+
+class Subscription(NamedTuple):
+    """(protocol, endpoint, subscription_arn)."""
+
+    protocol: str
+    endpoint: str
+    subscription_arn: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    arn: str
+    subscriptions: tuple[Subscription, ...]
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class StackModel:
+    stack_name: str
+    services: tuple[Service, ...]
+    target_groups: dict[str, TargetGroup]
+    load_balancers: tuple[LoadBalancer, ...]
+    alarms: tuple[Alarm, ...]
+    scalable_targets: tuple[ScalableTarget, ...]
+    policies: tuple[ScalingPolicy, ...]
+    topics: tuple[Topic, ...]
+    outputs: dict[str, str] = field(default_factory=dict)
+    logical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
+
+    def alarm_by_name(self, name: str) -> Alarm:
+        for a in self.alarms:
+            if a.name == name:
+                return a
+        raise KeyError(f"stack {self.stack_name} has no alarm named {name!r}")
+
+    def alarm(self, logical_id: str) -> Alarm:
+        """The alarm a template resource created (by logical id)."""
+        return self.alarm_by_name(self.logical_ids[logical_id])
+
+    def target_group(self, arn: str) -> TargetGroup:
+        try:
+            return self.target_groups[arn]
+        except KeyError:
+            raise KeyError(f"stack {self.stack_name} has no target group {arn}") from None
+
+    def policy(self, arn: str) -> ScalingPolicy:
+        for p in self.policies:
+            if p.arn == arn:
+                return p
+        raise KeyError(f"stack {self.stack_name} has no scaling policy {arn}")
+
+    def topic(self, arn: str) -> Topic:
+        for t in self.topics:
+            if t.arn == arn:
+                return t
+        raise KeyError(f"stack {self.stack_name} has no topic {arn}")
+
+    def service(self, name: str | None = None) -> Service:
+        """The service named `name`, or the only service."""
+        if name is None:
+            if len(self.services) != 1:
+                raise KeyError(f"stack {self.stack_name} has {len(self.services)} services; name one")
+            return self.services[0]
+        for s in self.services:
+            if s.name == name:
+                return s
+        raise KeyError(f"stack {self.stack_name} has no service {name!r}")
+
+    def scalable_target(self, resource_id: str) -> ScalableTarget | None:
+        for t in self.scalable_targets:
+            if t.resource_id == resource_id:
+                return t
+        return None
+
+    def load_balancer_for(self, target_group_arn: str) -> LoadBalancer | None:
+        for lb in self.load_balancers:
+            if any(li.target_group_arn == target_group_arn for li in lb.listeners):
+                return lb
+        return None
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def read_stack(aws: Aws, stack_name: str) -> StackModel:
+    """Read every resource of `stack_name` back from its service's API."""
+    cf = aws.client("cloudformation")
+    try:
+        stack = cf.describe_stacks(StackName=stack_name)["Stacks"][0]
+        resources = cf.describe_stack_resources(StackName=stack_name)["StackResources"]
+    except ClientError as exc:
+        raise DeployError(f"stack {stack_name} cannot be read: {exc}", stack=stack_name) from exc
+    by_type: dict[str, list[str]] = {}
+    logical_ids: dict[str, str] = {}
+    for r in resources:
+        phys = r.get("PhysicalResourceId")
+        if phys:
+            by_type.setdefault(r["ResourceType"], []).append(phys)
+            logical_ids[r["LogicalResourceId"]] = phys
+
+    try:
+        services = tuple(_read_services(aws, by_type.get("AWS::ECS::Service", [])))
+        tg_arns = set(by_type.get("AWS::ElasticLoadBalancingV2::TargetGroup", []))
+        for s in services:
+            tg_arns.update(s.target_group_arns)
+        target_groups = {tg.arn: tg for tg in _read_target_groups(aws, sorted(tg_arns))}
+        load_balancers = tuple(_read_load_balancers(aws, by_type.get("AWS::ElasticLoadBalancingV2::LoadBalancer", [])))
+        alarms = tuple(_read_alarms(aws, by_type.get("AWS::CloudWatch::Alarm", [])))
+        targets = tuple(_read_scalable_targets(aws, by_type.get("AWS::ApplicationAutoScaling::ScalableTarget", [])))
+        policies = tuple(_read_policies(aws, by_type.get("AWS::ApplicationAutoScaling::ScalingPolicy", [])))
+        topics = tuple(_read_topics(aws, by_type.get("AWS::SNS::Topic", [])))
+    except ClientError as exc:
+        raise CloudError(f"reading stack {stack_name} back from {aws.endpoint} failed: {exc}") from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return StackModel(
+        stack_name=stack_name,
+        services=services,
+        target_groups=target_groups,
+        load_balancers=load_balancers,
+        alarms=alarms,
+        scalable_targets=targets,
+        policies=policies,
+        topics=topics,
+        outputs=outputs,
+        logical_ids=logical_ids,
+    )
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _read_task_definition(aws: Aws, arn: str) -> TaskDefinition:
+    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    containers = []
+    for c in td.get("containerDefinitions", []):
+        ports = c.get("portMappings") or []
+        opts = (c.get("logConfiguration") or {}).get("options") or {}
+        containers.append(
+            Container(
+                name=c["name"],
+                image=c.get("image", ""),
+                # ECS reports cpu 0 for "no container-level reservation".
+                cpu=_opt_int(c.get("cpu")) or None,
+                memory=_opt_int(c.get("memory")),
+                memory_reservation=_opt_int(c.get("memoryReservation")),
+                container_port=_opt_int(ports[0].get("containerPort")) if ports else None,
+                environment={e["name"]: e["value"] for e in c.get("environment") or []},
+                log_group=opts.get("awslogs-group"),
+                log_stream_prefix=opts.get("awslogs-stream-prefix"),
+            )
+        )
+    return TaskDefinition(
+        arn=td["taskDefinitionArn"],
+        family=td["family"],
+        cpu=_opt_int(td.get("cpu")),
+        memory=_opt_int(td.get("memory")),
+        network_mode=td.get("networkMode", "bridge"),
+        containers=tuple(containers),
+    )
+
+
+def _read_services(aws: Aws, arns: Iterable[str]) -> Iterator[Service]:
+    ecs = aws.client("ecs")
+    for arn in arns:
+        # arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
+        cluster, name = arn.split(":service/", 1)[1].split("/", 1)
+        described = ecs.describe_services(cluster=cluster, services=[name])["services"]
+        if not described:
+            raise CloudError(f"ECS does not know service {arn}")
+        s = described[0]
+        dc = s.get("deploymentConfiguration") or {}
+        yield Service(
+            cluster=cluster,
+            name=s["serviceName"],
+            arn=s["serviceArn"],
+            desired_count=int(s["desiredCount"]),
+            task_definition=_read_task_definition(aws, s["taskDefinition"]),
+            load_balancers=tuple(
+                ServiceLoadBalancer(lb["targetGroupArn"], lb["containerName"], int(lb["containerPort"]))
+                for lb in s.get("loadBalancers", [])
+                if lb.get("targetGroupArn")
+            ),
+            # ECS's defaults when unset: 100 / 200.
+            # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+            minimum_healthy_percent=int(dc.get("minimumHealthyPercent", 100)),
+            maximum_percent=int(dc.get("maximumPercent", 200)),
+        )
+
+
+def _read_target_groups(aws: Aws, arns: list[str]) -> Iterator[TargetGroup]:
+    elbv2 = aws.client("elbv2")
+    for chunk in _chunks(arns, 20):
+        for tg in elbv2.describe_target_groups(TargetGroupArns=chunk)["TargetGroups"]:
+            attrs = {
+                a["Key"]: a["Value"]
+                for a in elbv2.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]
+            }
+            matcher = tg.get("Matcher") or {}
+            yield TargetGroup(
+                arn=tg["TargetGroupArn"],
+                name=tg["TargetGroupName"],
+                full_name=tg["TargetGroupArn"].split(":", 5)[5],
+                port=int(tg.get("Port", 0)),
+                protocol=tg.get("Protocol", "HTTP"),
+                target_type=tg.get("TargetType", "instance"),
+                health=HealthCheck(
+                    path=tg.get("HealthCheckPath", "/"),
+                    port=str(tg.get("HealthCheckPort", "traffic-port")),
+                    protocol=tg.get("HealthCheckProtocol", "HTTP"),
+                    interval=float(tg["HealthCheckIntervalSeconds"]),
+                    timeout=float(tg["HealthCheckTimeoutSeconds"]),
+                    healthy_threshold=int(tg["HealthyThresholdCount"]),
+                    unhealthy_threshold=int(tg["UnhealthyThresholdCount"]),
+                    matcher=str(matcher.get("HttpCode") or matcher.get("GrpcCode") or "200"),
+                ),
+                # ELBv2's default deregistration delay is 300 s.
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
+                deregistration_delay=float(attrs.get("deregistration_delay.timeout_seconds", 300)),
+            )
+
+
+def _read_load_balancers(aws: Aws, arns: list[str]) -> Iterator[LoadBalancer]:
+    elbv2 = aws.client("elbv2")
+    for chunk in _chunks(arns, 20):
+        for lb in elbv2.describe_load_balancers(LoadBalancerArns=chunk)["LoadBalancers"]:
+            listeners = []
+            for li in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+                tg_arn = None
+                for action in li.get("DefaultActions", []):
+                    if action.get("Type") == "forward":
+                        tg_arn = action.get("TargetGroupArn") or next(
+                            (t["TargetGroupArn"] for t in (action.get("ForwardConfig") or {}).get("TargetGroups", [])),
+                            None,
+                        )
+                listeners.append(Listener(li["ListenerArn"], int(li["Port"]), li.get("Protocol", "HTTP"), tg_arn))
+            yield LoadBalancer(
+                arn=lb["LoadBalancerArn"],
+                name=lb["LoadBalancerName"],
+                full_name=lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1],
+                dns_name=lb.get("DNSName", ""),
+                listeners=tuple(listeners),
+            )
+
+
+def _read_alarms(aws: Aws, names: list[str]) -> Iterator[Alarm]:
+    cw = aws.client("cloudwatch")
+    found: dict[str, Alarm] = {}
+    for chunk in _chunks(names, 100):
+        for a in cw.describe_alarms(AlarmNames=chunk, AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+            evaluation_periods = int(a["EvaluationPeriods"])
+            found[a["AlarmName"]] = Alarm(
+                name=a["AlarmName"],
+                arn=a["AlarmArn"],
+                namespace=a.get("Namespace", ""),
+                metric_name=a.get("MetricName", ""),
+                dimensions={d["Name"]: d["Value"] for d in a.get("Dimensions", [])},
+                statistic=a.get("Statistic"),
+                extended_statistic=a.get("ExtendedStatistic"),
+                period=int(a["Period"]),
+                evaluation_periods=evaluation_periods,
+                # DatapointsToAlarm defaults to EvaluationPeriods.
+                # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+                datapoints_to_alarm=int(a.get("DatapointsToAlarm") or evaluation_periods),
+                threshold=float(a["Threshold"]),
+                comparison_operator=a["ComparisonOperator"],
+                treat_missing_data=a.get("TreatMissingData") or "missing",
+                alarm_actions=tuple(a.get("AlarmActions", [])),
+                ok_actions=tuple(a.get("OKActions", [])),
+                insufficient_data_actions=tuple(a.get("InsufficientDataActions", [])),
+                state=a["StateValue"],
+                description=a.get("AlarmDescription", ""),
+                unit=a.get("Unit"),
+                actions_enabled=bool(a.get("ActionsEnabled", True)),
+            )
+    for name in names:
+        if name not in found:
+            raise CloudError(f"CloudWatch does not know alarm {name}")
+        yield found[name]
+
+
+def _read_scalable_targets(aws: Aws, ids: list[str]) -> Iterator[ScalableTarget]:
+    aas = aws.client("application-autoscaling")
+    for ident in ids:
+        # The CloudFormation Ref of a scalable target: <ResourceId>|<ScalableDimension>|<ServiceNamespace>
+        resource_id, dimension, namespace = ident.split("|")
+        found = aas.describe_scalable_targets(
+            ServiceNamespace=namespace, ResourceIds=[resource_id], ScalableDimension=dimension
+        )["ScalableTargets"]
+        if not found:
+            raise CloudError(f"Application Auto Scaling does not know scalable target {ident}")
+        t = found[0]
+        yield ScalableTarget(
+            service_namespace=t["ServiceNamespace"],
+            resource_id=t["ResourceId"],
+            scalable_dimension=t["ScalableDimension"],
+            min_capacity=int(t["MinCapacity"]),
+            max_capacity=int(t["MaxCapacity"]),
+        )
+
+
+def _read_policies(aws: Aws, arns: list[str]) -> Iterator[ScalingPolicy]:
+    aas = aws.client("application-autoscaling")
+    wanted = set(arns)
+    namespaces = {m.group(1) for arn in arns if (m := re.search(r":resource/([^/]+)/", arn))}
+    found: dict[str, dict[str, Any]] = {}
+    for ns in sorted(namespaces):
+        kwargs: dict[str, Any] = {"ServiceNamespace": ns}
+        while True:
+            page = aas.describe_scaling_policies(**kwargs)
+            for p in page["ScalingPolicies"]:
+                if p["PolicyARN"] in wanted:
+                    found[p["PolicyARN"]] = p
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+    for arn in arns:
+        p = found.get(arn)
+        if p is None:
+            raise CloudError(f"Application Auto Scaling does not know scaling policy {arn}")
+        conf = p.get("StepScalingPolicyConfiguration") or {}
+        yield ScalingPolicy(
+            arn=arn,
+            name=p["PolicyName"],
+            resource_id=p["ResourceId"],
+            policy_type=p["PolicyType"],
+            adjustment_type=conf.get("AdjustmentType"),
+            cooldown=float(conf["Cooldown"]) if conf.get("Cooldown") is not None else None,
+            min_adjustment_magnitude=_opt_int(conf.get("MinAdjustmentMagnitude")),
+            metric_aggregation_type=conf.get("MetricAggregationType"),
+            steps=tuple(
+                StepAdjustment(
+                    lower=float(s["MetricIntervalLowerBound"]) if s.get("MetricIntervalLowerBound") is not None else None,
+                    upper=float(s["MetricIntervalUpperBound"]) if s.get("MetricIntervalUpperBound") is not None else None,
+                    adjustment=float(s["ScalingAdjustment"]),
+                )
+                for s in conf.get("StepAdjustments", [])
+            ),
+            service_namespace=p["ServiceNamespace"],
+            scalable_dimension=p["ScalableDimension"],
+        )
+
+
+def _read_topics(aws: Aws, arns: list[str]) -> Iterator[Topic]:
+    sns = aws.client("sns")
+    for arn in arns:
+        subs: list[Subscription] = []
+        kwargs: dict[str, Any] = {"TopicArn": arn}
+        while True:
+            page = sns.list_subscriptions_by_topic(**kwargs)
+            subs.extend(
+                Subscription(s["Protocol"], s["Endpoint"], s["SubscriptionArn"]) for s in page.get("Subscriptions", [])
+            )
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+        yield Topic(arn=arn, subscriptions=tuple(subs))
