@@ -1,0 +1,240 @@
+"""Load for the sample app: CPU burners and error askers, driven phase by phase from a JSON file.
+
+Standalone:
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 --web-host 127.0.0.1
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 --headless \
+        --phases loadtests/phases/cpu-then-errors.json
+Without --phases it behaves as a plain Locust file (users and spawn rate from -u/-r or the web UI).
+
+The harness (`harness/load.py`) runs it headless with env vars: LOAD_PHASES, LOAD_CPU_MS,
+LOAD_ERROR_STATUS (see the custom arguments below).
+
+Why the phases do not use Locust's per-class dispatch: a shape's `(users, spawn_rate, user_classes)`
+tick hands users out by class weight and never stops users of a class dropped from the list (going
+from 2 CpuUser to 2 ErrorUser changes nothing, the total being equal). A phase here asks for exact
+counts per class, so `PhaseShape` starts and stops users itself with the runner's `spawn_users` /
+`stop_users`, and its tick only says "running" (a constant tuple) or "done" (None).
+
+Expected 5XX answers (ErrorUser asking for them) are successes in Locust's stats, so the run does
+not look broken; every answer's status is also counted per endpoint and written, when --csv is
+given, to `<csv prefix>_status.json` (totals and a per-second timeline) for the harness to compare
+with the load balancer's 5XX metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
+
+import phaseplan  # the locustfile's directory is on sys.path while Locust imports it
+
+log = logging.getLogger("loadtests")
+
+DEFAULT_CPU_MS = 20.0
+DEFAULT_ERROR_STATUS = 503
+CONTROL_INTERVAL_S = 0.1
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    parser.add_argument("--cpu-ms", type=float, env_var="LOAD_CPU_MS", default=DEFAULT_CPU_MS,
+                        help="CPU milliseconds each /cpu request burns (a phase's cpu_ms overrides it)")
+    parser.add_argument("--error-status", type=int, env_var="LOAD_ERROR_STATUS", default=DEFAULT_ERROR_STATUS,
+                        help="5XX status ErrorUser asks /error for and counts as expected")
+    parser.add_argument("--phases", type=str, env_var="LOAD_PHASES", default="",
+                        help="JSON phases file (see loadtests/phaseplan.py); the run stops after the last phase")
+
+
+class _Settings:
+    """What the users read on each request: the running phase's values, else the command line's."""
+
+    phase: phaseplan.Phase | None = None
+    options: Any = None
+
+    @classmethod
+    def cpu_ms(cls) -> float:
+        if cls.phase is not None and cls.phase.cpu_ms is not None:
+            return cls.phase.cpu_ms
+        return float(getattr(cls.options, "cpu_ms", DEFAULT_CPU_MS))
+
+    @classmethod
+    def error_status(cls) -> int:
+        if cls.phase is not None and cls.phase.error_status is not None:
+            return cls.phase.error_status
+        return int(getattr(cls.options, "error_status", DEFAULT_ERROR_STATUS))
+
+    @classmethod
+    def rate_per_user(cls) -> float | None:
+        return cls.phase.rate_per_user if cls.phase is not None else None
+
+
+class _PacedUser(FastHttpUser):
+    """Constant throughput when the phase sets rate_per_user (as locust's constant_throughput), else no wait."""
+
+    abstract = True
+    _last_start: float | None = None
+
+    def wait_time(self) -> float:
+        rate = _Settings.rate_per_user()
+        now = time.perf_counter()
+        if not rate:
+            self._last_start = None
+            return 0.0
+        if self._last_start is None:
+            self._last_start = now
+            return 0.0
+        wait = max(0.0, 1.0 / rate - (now - self._last_start))
+        self._last_start = now + wait
+        return wait
+
+
+class CpuUser(_PacedUser):
+    @task
+    def cpu(self) -> None:
+        self.client.get(f"/cpu?ms={_Settings.cpu_ms():g}", name="/cpu")
+
+
+class ErrorUser(_PacedUser):
+    @task
+    def error(self) -> None:
+        expected = _Settings.error_status()
+        with self.client.get(f"/error?status={expected}", name="/error", catch_response=True) as resp:
+            if resp.status_code == expected:
+                resp.success()  # asked for: the harness counts it through the status file instead
+            else:
+                resp.failure(f"expected status {expected}, got {resp.status_code}")
+
+
+USER_CLASSES = {"CpuUser": CpuUser, "ErrorUser": ErrorUser}
+
+
+class _StatusCounter:
+    """Per endpoint, how many answers carried each status (0 = no answer); also per wall second."""
+
+    totals: Counter[tuple[str, int]] = Counter()
+    timeline: Counter[tuple[int, str, int]] = Counter()
+
+    @classmethod
+    def on_request(cls, name: str, response: Any = None, **_: Any) -> None:
+        status = int(getattr(response, "status_code", 0) or 0)
+        cls.totals[(name, status)] += 1
+        cls.timeline[(int(time.time()), name, status)] += 1
+
+    @classmethod
+    def as_json(cls) -> dict[str, Any]:
+        totals: dict[str, dict[str, int]] = {}
+        for (name, status), n in sorted(cls.totals.items()):
+            totals.setdefault(name, {})[str(status)] = n
+        timeline = [[t, name, status, n] for (t, name, status), n in sorted(cls.timeline.items())]
+        return {"totals": totals, "timeline": timeline}
+
+
+events.request.add_listener(_StatusCounter.on_request)
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    _Settings.options = environment.parsed_options
+
+    # Locust 2.47 headless with a shape installs its SIGTERM handler only after the shape ends, so
+    # a SIGTERM mid-run would kill it without final stats. Quitting the runner instead lets Locust's
+    # normal shutdown write them (--json-file, --csv) and exit with its usual code.
+    def _quit_on_sigterm() -> None:
+        log.info("Got SIGTERM: stopping the run, writing the final stats")
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.signal_handler(signal.SIGTERM, _quit_on_sigterm)
+
+
+@events.quit.add_listener
+def _write_status(**_: Any) -> None:
+    options = _Settings.options
+    data = _StatusCounter.as_json()
+    log.info("Status codes per endpoint: %s", json.dumps(data["totals"], sort_keys=True))
+    prefix = getattr(options, "csv_prefix", None)
+    if prefix:
+        with open(f"{prefix}_status.json", "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+
+
+def _phases_file() -> str:
+    # The shape class must exist (or not) when Locust imports this file, before it parses the
+    # options: read --phases / LOAD_PHASES from argv or the environment here (not from a config file).
+    argv = sys.argv
+    for i, arg in enumerate(argv):
+        if arg == "--phases" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--phases="):
+            return arg.split("=", 1)[1]
+    return os.environ.get("LOAD_PHASES", "")
+
+
+_PHASES_PATH = _phases_file()
+
+if _PHASES_PATH:
+    try:
+        PHASES = phaseplan.load_phases(_PHASES_PATH, USER_CLASSES)
+    except ValueError as _exc:
+        raise SystemExit(str(_exc)) from None
+
+    class PhaseShape(LoadTestShape):
+        """Runs PHASES in order with exact per-class user counts, then stops the test."""
+
+        use_common_options = False
+        _controller: gevent.Greenlet | None = None
+
+        def tick(self) -> tuple[int, float] | None:
+            if self.get_run_time() >= phaseplan.total_duration(PHASES):
+                _Settings.phase = None
+                return None
+            # A new controller for each start (the web UI can start the shape again after it ended).
+            if (self._controller is None or self._controller.dead) and self.runner is not None:
+                self._controller = self.runner.greenlet.spawn(self._control)
+            # Constant: Locust's dispatcher must never move users; _control does.
+            return (0, 1.0)
+
+        def _control(self) -> None:
+            runner = self.runner
+            assert runner is not None
+            # Locust applies the first tick (0 users) inside start(); acting before it is done
+            # would let that start() stop our users again.
+            while runner.state != STATE_RUNNING:
+                gevent.sleep(CONTROL_INTERVAL_S)
+            budget, last, shown = 0.0, self.get_run_time(), None
+            while True:
+                now = self.get_run_time()
+                phase = phaseplan.phase_at(PHASES, now)
+                if phase is None:
+                    return
+                if phase is not shown:
+                    log.info("Phase %r: %s for %gs", phase.name, dict(phase.users), phase.duration)
+                    shown = phase
+                if runner.state not in (STATE_RUNNING, STATE_SPAWNING):
+                    return  # stopped (web UI stop button, quit): never respawn users
+                _Settings.phase = phase
+                budget = min(budget + phase.spawn_rate * (now - last), max(1.0, phase.spawn_rate))
+                last = now
+                current = {name: n for name, n in runner.user_classes_count.items() if name in USER_CLASSES}
+                start, stop, budget = phaseplan.next_step(current, phase.users, budget)
+                if stop:
+                    runner.stop_users(stop)
+                if start and runner.state in (STATE_RUNNING, STATE_SPAWNING):
+                    runner.spawn_users(start)
+                gevent.sleep(CONTROL_INTERVAL_S)
+
+    @events.test_stopping.add_listener
+    def _stop_controller(environment: Any, **_: Any) -> None:
+        shape = environment.shape_class
+        if isinstance(shape, PhaseShape) and shape._controller is not None:
+            shape._controller.kill(block=False)
