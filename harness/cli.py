@@ -1,0 +1,208 @@
+"""The `harness` command: `up`, `status`, `down`.
+
+Every failure the user can cause ends in one line naming the culprit and a non-zero exit code;
+everything `up` started is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import state
+from harness.errors import ConfigError, HarnessError
+
+REPO_TEMPLATE = Path(__file__).resolve().parent.parent / "infrastructure" / "ecs.yml"
+DEFAULT_TIME_SCALE = 30.0
+
+
+def _template_default() -> Path:
+    cwd = Path("infrastructure/ecs.yml")
+    return cwd if cwd.exists() else REPO_TEMPLATE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="state and mailbox folder (default: $HARNESS_HOME or ~/.harness)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the control loops do")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="deploy the stacks to an embedded AWS and serve the service until Ctrl-C")
+    up.add_argument("--template", type=Path, default=None, help="service template (default: infrastructure/ecs.yml)")
+    up.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
+    up.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
+                    help=f"template seconds per wall second (default {DEFAULT_TIME_SCALE:g})")
+    up.add_argument("--cloud-port", type=int, default=4566, help="port of the embedded AWS on 127.0.0.1 (default 4566)")
+    up.add_argument("--stack-name", default="ecs", help="name of the service stack (default ecs)")
+    up.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
+                    help="CPU units reserved per task when the task definition reserves none (default 256)")
+    up.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
+
+    st = sub.add_parser("status", help="what a running `harness up` serves, and its alarms")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("down", help="stop a running `harness up` (also one whose terminal is gone)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _logging(args.verbose)
+    try:
+        folder = state.home(args.home)
+        if args.command == "up":
+            return cmd_up(args, folder)
+        if args.command == "status":
+            return cmd_status(args, folder)
+        return cmd_down(folder)
+    except HarnessError as err:
+        print(f"harness: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("harness: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+
+
+def _logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def cmd_up(args: argparse.Namespace, folder: Path) -> int:
+    from harness.app import Harness, Options
+    from harness.clock import ScaledClock
+    from harness.deploy import parse_params
+
+    running = state.read(folder)
+    if running:
+        raise ConfigError(f"a harness is already up (pid {running.pid}, home {folder}); run `harness down` first")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the harness home {folder}: {err}") from err
+    template = (args.template or _template_default()).resolve()
+    if not template.is_file():
+        raise ConfigError(f"template {template} does not exist")
+    if args.time_scale <= 0:
+        raise ConfigError(f"--time-scale must be > 0, got {args.time_scale}")
+    options = Options(template=template, params=parse_params(args.param), home=folder,
+                      cloud_port=args.cloud_port, stack_name=args.stack_name,
+                      default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota)
+    harness = Harness(options, ScaledClock(args.time_scale), say=_say)
+    _say(f"harness up: {template.name}, time scale {args.time_scale:g}x (one wall second = {args.time_scale:g} template seconds)")
+    asyncio.run(_serve(harness, folder))
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def _serve(harness: Any, folder: Path) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with harness.running():
+            state.write(folder, harness.snapshot())
+            _say("ready      (Ctrl-C or `harness down` stops everything)")
+            while not stop.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+                state.write(folder, harness.snapshot())
+            _say("stopping   ...")
+    finally:
+        state.remove(folder)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+    _say("stopped    everything the harness started")
+
+
+def cmd_status(args: argparse.Namespace, folder: Path) -> int:
+    running = state.read(folder)
+    if running is None:
+        msg = f"no harness is up (home {folder})"
+        if args.json:
+            print(json.dumps({"up": False, "home": str(folder)}))
+        else:
+            print(msg)
+        return 3
+    report = _status_report(running)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"load balancer  {report['load_balancer_url']}")
+    print(f"cloud          {report['cloud_endpoint']}")
+    print(f"mailbox        {report['mailbox']}")
+    print(f"cpu quota      {report['cpu_quota']}")
+    for s in report["services"]:
+        print(f"service        {s['name']}: desired {s['desired']}, running {s['running']}, healthy {s['healthy']}")
+    for a in report["alarms"]:
+        print(f"alarm          {a['name']}: {a['state']} (threshold {a['threshold']:g})")
+    return 0
+
+
+def _status_report(running: state.RunState) -> dict[str, Any]:
+    """The running harness's own view, with desired counts and alarms read from the cloud itself."""
+    from harness.cloud.clients import Aws
+
+    aws = Aws(running.cloud_endpoint)
+    services = []
+    for s in running.services:
+        desired = s["desired"]
+        with contextlib.suppress(Exception):
+            desc = aws.client("ecs").describe_services(cluster=s["cluster"], services=[s["name"]])["services"]
+            desired = desc[0]["desiredCount"] if desc else desired
+        services.append({**s, "desired": desired})
+    alarms = [
+        {"name": a["AlarmName"], "state": a["StateValue"], "threshold": a["Threshold"]}
+        for page in aws.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+        for a in page["MetricAlarms"]
+    ]
+    return {
+        "up": True,
+        "pid": running.pid,
+        "load_balancer_url": running.load_balancer_url,
+        "cloud_endpoint": running.cloud_endpoint,
+        "mailbox": running.mailbox,
+        "stack": running.stack,
+        "time_scale": running.time_scale,
+        "cpu_quota": running.cpu_quota,
+        "services": services,
+        "alarms": alarms,
+    }
+
+
+def cmd_down(folder: Path) -> int:
+    running = state.read(folder)
+    if running is None:
+        print(f"no harness is up (home {folder})")
+        state.remove(folder)
+        return 0
+    import os
+
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30.0
+    while state.alive(running.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if state.alive(running.pid):
+        os.kill(running.pid, signal.SIGKILL)
+    killed = state.kill_leftovers(running.child_pids)
+    state.remove(folder)
+    extra = f"; killed {len(killed)} leftover processes" if killed else ""
+    print(f"stopped harness pid {running.pid}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
