@@ -92,6 +92,7 @@ class Harness:
 
         for arn, tg in self.model.target_groups.items():
             self.groups[arn] = TargetGroupRuntime(tg, self.clock)
+            self.groups[arn].add_listener(self._target_event)
             checker = HealthChecker(self.groups[arn], self.clock)
             self._loops.append(asyncio.create_task(checker.run(), name=f"health {tg.name}"))
         stack.push_async_callback(self._cancel_loops)
@@ -125,6 +126,11 @@ class Harness:
                      f"CPU reservation: {snap.cpu_source}")
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
+
+    def _target_event(self, target: Any, old: Any, new: Any) -> None:
+        group = next((g for g in self.groups.values() if g.get(target.id) is target), None)
+        healthy = f", {group.healthy_count()} healthy" if group else ""
+        self.say(f"target     {target.id[:12]} {old.value} -> {new.value} ({target.reason or 'ok'}{healthy})")
 
     def _task_event(self, event: Any) -> None:
         self.say(f"task       {event.kind:<8} {event.task_id[:12]} {event.reason or ''}".rstrip())
