@@ -1,0 +1,201 @@
+"""Benchmark: does the published CPUUtilization equal the CPU a task really burns? Prints, asserts nothing.
+
+One `python -m sample_app` task runs under `ProcessRuntime` with a cgroup CPU quota (default 256 units =
+0.25 vCPU). A client thread sends `GET /cpu?ms=<ms>` on one keep-alive connection at the rate that
+should use `target` % of the reservation; `MetricsAgent` samples the task on a `ScaledClock` and puts
+CPUUtilization to a moto server; the figures are read back with GetMetricData and compared with the
+CPU the requests report they burned (each request's burn spread over its own start..end).
+
+    python bench/cpu_accuracy.py [--targets 50 80] [--units 256] [--ms 50] [--samples 8] [--scale 10]
+
+Goal: |published - induced| < 3 points. The app's HTTP work outside the burn loop is real CPU the
+agent rightly counts and the "induced" figure does not: it shows up as a small positive difference.
+tests/cloudwatch/test_agent.py uses `measure()` from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import itertools
+import logging
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import boto3  # noqa: E402
+
+from harness.clock import ScaledClock  # noqa: E402
+from harness.cloudwatch.agent import UNITS_PER_VCPU, MetricsAgent  # noqa: E402
+from harness.ecs.process import ProcessRuntime  # noqa: E402
+from harness.ecs.runtime import TaskSpec, free_port  # noqa: E402
+
+_seq = itertools.count()
+
+
+class QuotaNotEnforced(Exception):
+    """The cgroup CPU quota cannot be set here: a reservation-relative figure would mean nothing."""
+
+
+@dataclass
+class Burn:
+    start: float  # template time
+    end: float
+    cpu_seconds: float
+
+
+@dataclass
+class Measurement:
+    target: float  # percent of the reservation the client aimed at
+    published: float  # Average of the published samples, read back
+    induced: float  # mean of the per-interval induced figures
+    per_sample: list[float]  # published, read back one by one
+    per_induced: list[float]
+    requests: int
+
+
+def induced_percent(burns: list[Burn], start: float, end: float, clock: ScaledClock, vcpu: float) -> float:
+    """CPU put into [start, end] (template time) by the requests, each spread evenly over its own span."""
+    used = 0.0
+    for b in burns:
+        overlap = min(end, b.end) - max(start, b.start)
+        if overlap > 0 and b.end > b.start:
+            used += b.cpu_seconds * overlap / (b.end - b.start)
+    return used * 100.0 / (vcpu * clock.wall(end - start))
+
+
+def paced_client(port: int, ms: float, rate: float, stop: threading.Event, clock: ScaledClock, out: list[Burn]) -> None:
+    """GET /cpu?ms=<ms> `rate` times per wall second, one keep-alive connection, at most one in flight."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        t_next = time.monotonic()
+        while not stop.is_set():
+            delay = t_next - time.monotonic()
+            if delay > 0 and stop.wait(delay):
+                break
+            t_next = max(t_next + 1.0 / rate, time.monotonic())  # when behind, no burst to catch up
+            start = clock.now()
+            conn.request("GET", f"/cpu?ms={ms:g}")
+            body = conn.getresponse().read().decode()  # "burned 50.0 ms"
+            out.append(Burn(start, clock.now(), float(body.split()[1]) / 1000.0))
+    finally:
+        conn.close()
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+def _read(cw: Any, dims: list[dict[str, str]], start: float, end: float, period: int) -> list[float]:
+    r = cw.get_metric_data(
+        MetricDataQueries=[{"Id": "c", "MetricStat": {
+            "Metric": {"Namespace": "AWS/ECS", "MetricName": "CPUUtilization", "Dimensions": dims},
+            "Period": period, "Stat": "Average"}}],
+        StartTime=_utc(start), EndTime=_utc(end), ScanBy="TimestampAscending")
+    return [float(v) for v in r["MetricDataResults"][0]["Values"]]
+
+
+def measure(endpoint: str, target: float, *, units: int = 256, ms: float = 50.0, samples: int = 6,
+            scale: float = 10.0, interval: float = 10.0, log_dir: Path | None = None) -> Measurement:
+    """Load one capped sample_app task to `target` % of `units` and compare published with induced.
+
+    Raises QuotaNotEnforced (with the runtime's reason) where the cgroup quota cannot be set.
+    """
+    vcpu = units / UNITS_PER_VCPU
+    rate = target / 100.0 * vcpu / (ms / 1000.0)  # requests per wall second
+    clock = ScaledClock(scale)
+    cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    n = next(_seq)
+    cluster, service = f"bench-{n}", f"cpu-{n}"
+    dims = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
+    published: list[tuple[float, float]] = []
+    burns: list[Burn] = []
+    with ProcessRuntime(log_dir=log_dir or Path(tempfile.mkdtemp(prefix="cpu-accuracy-"))) as rt:
+        if rt.quota_reason is not None:
+            raise QuotaNotEnforced(rt.quota_reason)
+        task = rt.start(TaskSpec(f"cpu-{n}", service, "app", "sample_app", free_port(), cpu_units=units, memory_mib=256))
+        rt.wait_ready(task, 10)
+        stop = threading.Event()
+        client = threading.Thread(target=paced_client, args=(task.spec.host_port, ms, rate, stop, clock, burns), daemon=True)
+
+        async def main() -> None:
+            agent = MetricsAgent(cw, clock, None, sample_interval=interval)
+            await clock.sleep(interval / 2)  # the client settles into its pace
+            agent.add_service(cluster, service, lambda: [task], rt.usage, units, 256)
+            prev = clock.now()
+            for _ in range(samples):
+                await clock.sleep(interval)
+                put = await agent.sample_once()
+                now = put[0]["Timestamp"].timestamp()
+                published.append((prev, now))
+                prev = now
+
+        client.start()
+        try:
+            asyncio.run(main())
+        finally:
+            stop.set()
+            client.join(15)
+    start, end = published[0][0] - 1, published[-1][1] + 1
+    whole = _read(cw, dims, start, end, 3600)
+    per_sample = _read(cw, dims, start, end, 1)
+    per_induced = [induced_percent(burns, a, b, clock, vcpu) for a, b in published]
+    return Measurement(target, whole[0] if whole else float("nan"), sum(per_induced) / len(per_induced),
+                       per_sample, per_induced, len(burns))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--targets", type=float, nargs="+", default=[50.0, 80.0], help="percent of the reservation")
+    ap.add_argument("--units", type=int, default=256, help="CPU units reserved by the task")
+    ap.add_argument("--ms", type=float, default=50.0, help="CPU milliseconds per request")
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--scale", type=float, default=10.0, help="time scale (template seconds per wall second)")
+    ap.add_argument("--interval", type=float, default=10.0, help="sample interval, template seconds")
+    args = ap.parse_args()
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        print(f"units={args.units} ({args.units / UNITS_PER_VCPU:g} vCPU)  ms/request={args.ms:g}  "
+              f"samples={args.samples} x {args.interval:g} s template at scale {args.scale:g} "
+              f"({args.interval / args.scale:g} s wall each)")
+        print(f"{'target %':>9} {'induced %':>10} {'published %':>12} {'diff pts':>9} {'requests':>9}  per-sample diff")
+        for target in args.targets:
+            try:
+                m = measure(f"http://127.0.0.1:{port}", target, units=args.units, ms=args.ms, samples=args.samples,
+                            scale=args.scale, interval=args.interval)
+            except QuotaNotEnforced as e:
+                print(f"skipped: {e}")
+                return 0
+            diffs = " ".join(f"{p - i:+.1f}" for p, i in zip(m.per_sample, m.per_induced))
+            print(f"{m.target:9.1f} {m.induced:10.2f} {m.published:12.2f} {m.published - m.induced:+9.2f} {m.requests:9d}  {diffs}")
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
