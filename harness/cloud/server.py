@@ -256,9 +256,10 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
-    from harness.cloud import cfn_models
+    from harness.cloud import cfn_models, cloudwatch_fixes
 
     cfn_models.register()
+    cloudwatch_fixes.apply()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

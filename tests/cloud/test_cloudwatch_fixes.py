@@ -1,0 +1,31 @@
+"""The embedded cloud answers GetMetricStatistics as CloudWatch does (moto 5.2 does not)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+def _put(cw: Any, namespace: str, dims: dict[str, str], when: datetime, value: float) -> None:
+    cw.put_metric_data(Namespace=namespace, MetricData=[{
+        "MetricName": "HTTPCode_Target_5XX_Count", "Timestamp": when, "Value": value, "Unit": "Count",
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+    }])
+
+
+def test_a_query_matches_the_exact_dimension_set_and_periods_start_at_start_time(aws: Any) -> None:
+    cw = aws.client("cloudwatch")
+    ns = f"Test/{uuid.uuid4().hex}"
+    start = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+    lb = {"LoadBalancer": "app/x/1"}
+    _put(cw, ns, lb, start + timedelta(seconds=50), 3)
+    _put(cw, ns, {**lb, "TargetGroup": "targetgroup/y/2"}, start + timedelta(seconds=50), 3)
+    _put(cw, ns, lb, start + timedelta(seconds=70), 4)
+
+    points = cw.get_metric_statistics(
+        Namespace=ns, MetricName="HTTPCode_Target_5XX_Count", Dimensions=[{"Name": "LoadBalancer", "Value": "app/x/1"}],
+        StartTime=start, EndTime=start + timedelta(seconds=120), Period=60, Statistics=["Sum", "SampleCount"],
+    )["Datapoints"]
+    got = sorted((p["Timestamp"], p["Sum"], p["SampleCount"]) for p in points)
+    assert got == [(start, 3.0, 1.0), (start + timedelta(seconds=60), 4.0, 1.0)]
