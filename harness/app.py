@@ -1,7 +1,8 @@
 """The one object that builds the harness's parts and wires them through constructors.
 
-`Harness` owns everything it starts (the cloud, the mail sink, the load balancer, the tasks) and
-stops all of it in reverse order, on success, failure, Ctrl-C or SIGTERM.
+`Harness` owns everything it starts (the cloud, the mail sink, the load balancer, the tasks, the
+control loops) and stops all of it in reverse order, on success, failure, Ctrl-C or SIGTERM. The
+parts talk through one `Timeline`; the loops share one clock.
 """
 
 from __future__ import annotations
@@ -17,22 +18,29 @@ from typing import Any
 
 from harness import state
 from harness.clock import Clock
+from harness.cloudwatch.agent import MetricsAgent
+from harness.cloudwatch.alarms import AlarmEvaluator
 from harness.cloud.clients import Aws
 from harness.cloud.server import EmbeddedCloud
 from harness.deploy import Deployment, deploy
 from harness.ecs.process import ProcessRuntime
+from harness.ecs.runtime import memory_limit
 from harness.ecs.scheduler import ServiceScheduler
 from harness.elb.health import HealthChecker
 from harness.elb.proxy import LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime
 from harness.errors import DeployError
+from harness.events import Event, Timeline
 from harness.mailbox import Mailbox, SmtpSink
+from harness.scaling import ScalingExecutor
+from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
 
 log = logging.getLogger(__name__)
 
-# How often the scheduler reads the desired count and reconciles, in template seconds.
-SCHEDULER_TICK = 5.0
+# The harness's own cadences, in template seconds (not the template's numbers: those are read back).
+SCHEDULER_TICK = 5.0  # how often the scheduler reads the desired count and reconciles
+SAMPLE_INTERVAL = 10.0  # how often the metrics agent samples (ECS publishes from several samples a minute)
 
 
 @dataclass
@@ -63,6 +71,11 @@ class Harness:
     groups: dict[str, TargetGroupRuntime] = field(default_factory=dict)
     schedulers: list[ServiceScheduler] = field(default_factory=list)
     runtime: ProcessRuntime | None = None
+    timeline: Timeline = field(default_factory=Timeline)
+    agent: MetricsAgent | None = None
+    evaluator: AlarmEvaluator | None = None
+    scaler: ScalingExecutor | None = None
+    sns: SnsDelivery | None = None
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
@@ -126,14 +139,69 @@ class Harness:
                      f"CPU reservation: {snap.cpu_source}")
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
+        self._start_control_loops()
+
+    def _start_control_loops(self) -> None:
+        """Metrics in, alarms evaluated, actions out: the loop the template's alarms and policies describe."""
+        assert self.aws and self.model and self.sink and self.runtime
+        cw = self.aws.client("cloudwatch")
+        self.agent = MetricsAgent(cw, self.clock, self.timeline, sample_interval=SAMPLE_INTERVAL)
+        for sched in self.schedulers:
+            svc, snap = sched.service, sched.snapshot()
+            self.agent.add_service(svc.cluster, svc.name, sched.running_tasks, self.runtime.usage,
+                                   snap.cpu_units, memory_limit(svc.task_definition))
+        for proxy, lb in zip(self.proxies, self.model.load_balancers):
+            groups = {self.model.target_groups[arn].full_name: g for arn, g in self.groups.items()
+                      if any(l.target_group_arn == arn for l in lb.listeners)}
+            self.agent.add_load_balancer(lb.full_name, proxy.stats, groups)
+        self.sns = SnsDelivery(self.aws.client("sns"), "127.0.0.1", self.sink.port, self.clock, region=self.aws.region)
+        self.scaler = ScalingExecutor(self.aws.client("application-autoscaling"), self.aws.client("ecs"),
+                                      self.clock, self.timeline)
+        self.evaluator = AlarmEvaluator(cw, self.clock, sns=self.sns, scaling=self.scaler, timeline=self.timeline)
+        self._loops += [
+            asyncio.create_task(self._confirm_subscriptions(), name="sns confirmations"),
+            asyncio.create_task(self.agent.run(), name="metrics agent"),
+            asyncio.create_task(self.evaluator.run(), name="alarm evaluator"),
+            asyncio.create_task(self._observe(), name="observer"),
+        ]
+
+    async def _confirm_subscriptions(self) -> None:
+        assert self.sns and self.model
+        await self.sns.aconfirm_pending([t.arn for t in self.model.topics])
+
+    async def _observe(self) -> None:
+        """Put the counts a person watches on the timeline: tasks per service, load balancer traffic, mail."""
+        assert self.mailbox is not None
+        # Mail from earlier runs stays in the mailbox; only what arrives now goes on this run's timeline.
+        seen_mail = {m.id for m in await asyncio.to_thread(self.mailbox.messages)}
+        last: dict[int, tuple[int, int, int]] = {}
+        while True:
+            await self.clock.sleep(SAMPLE_INTERVAL)
+            now = self.clock.now()
+            for sched in self.schedulers:
+                snap = sched.snapshot()
+                self.timeline.emit(now, "tasks", service=sched.service.name, desired=snap.desired,
+                                   running=snap.running, healthy=snap.healthy)
+            for i, proxy in enumerate(self.proxies):
+                st = proxy.stats
+                cur = (st.request_count, st.elb_5xx_count, st.target_5xx_count)
+                before = last.get(i, (0, 0, 0))
+                last[i] = cur
+                healthy = sum(g.healthy_count() for g in self.groups.values())
+                unhealthy = sum(g.unhealthy_count() for g in self.groups.values())
+                self.timeline.emit(now, "lb", requests=cur[0] - before[0], elb_5xx=cur[1] - before[1],
+                                   target_5xx=cur[2] - before[2], healthy=healthy, unhealthy=unhealthy)
+            for mail in await asyncio.to_thread(self.mailbox.messages):
+                if mail.id not in seen_mail:
+                    seen_mail.add(mail.id)
+                    self.timeline.emit(now, "mail", to=list(mail.to), subject=mail.subject, body=mail.body)
 
     def _target_event(self, target: Any, old: Any, new: Any) -> None:
-        group = next((g for g in self.groups.values() if g.get(target.id) is target), None)
-        healthy = f", {group.healthy_count()} healthy" if group else ""
-        self.say(f"target     {target.id[:12]} {old.value} -> {new.value} ({target.reason or 'ok'}{healthy})")
+        self.timeline.emit(self.clock.now(), "target", target=target.id, old=old.value, new=new.value,
+                           reason=target.reason or "")
 
     def _task_event(self, event: Any) -> None:
-        self.say(f"task       {event.kind:<8} {event.task_id[:12]} {event.reason or ''}".rstrip())
+        self.timeline.emit(self.clock.now(), "task", task_id=event.task_id, kind=event.kind, reason=event.reason or "")
 
     async def _cancel_loops(self) -> None:
         for task in self._loops:

@@ -98,6 +98,7 @@ def cmd_up(args: argparse.Namespace, folder: Path) -> int:
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota)
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
+    _print_timeline(harness)
     _say(f"harness up: {template.name}, time scale {args.time_scale:g}x (one wall second = {args.time_scale:g} template seconds)")
     asyncio.run(_serve(harness, folder))
     return 0
@@ -105,6 +106,20 @@ def cmd_up(args: argparse.Namespace, folder: Path) -> int:
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _print_timeline(harness: Any) -> None:
+    """Print the interesting events (tasks, targets, alarms, scaling, mail) as they happen."""
+    from harness.report import timeline_line
+
+    t0 = harness.clock.now()
+
+    def show(event: Any) -> None:
+        line = timeline_line(event, t0)
+        if line:
+            _say(line)
+
+    harness.timeline.subscribe(show)
 
 
 async def _serve(harness: Any, folder: Path) -> None:

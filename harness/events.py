@@ -33,7 +33,7 @@ class Timeline:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def emit(self, time: float, kind: str, **data: Any) -> Event:
+    def emit(self, time: float, kind: str, /, **data: Any) -> Event:
         event = Event(time, kind, data)
         self.events.append(event)
         for listener in list(self._listeners):
