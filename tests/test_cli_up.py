@@ -124,7 +124,8 @@ def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up)
     alarms = {a["name"]: a for a in report["alarms"]}  # type: ignore[union-attr]
     assert len(alarms) == 5
     assert sorted(a["threshold"] for a in alarms.values()) == [0.0, 0.0, 30.0, 70.0, 85.0]
-    assert {a["state"] for a in alarms.values()} == {"INSUFFICIENT_DATA"}
+    # The evaluator is running, so states move (the initial INSUFFICIENT_DATA is checked by the deploy tests).
+    assert {a["state"] for a in alarms.values()} <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
 
     children = up.descendants()
     assert len(children) >= 3  # the cloud and two tasks at least
