@@ -201,7 +201,7 @@ class Harness:
                            reason=target.reason or "")
 
     def _task_event(self, event: Any) -> None:
-        self.timeline.emit(self.clock.now(), "task", task_id=event.task_id, kind=event.kind, reason=event.reason or "")
+        self.timeline.emit(self.clock.now(), "task", task_id=event.task_id, action=event.kind, reason=event.reason or "")
 
     async def _cancel_loops(self) -> None:
         for task in self._loops:
