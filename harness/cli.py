@@ -35,21 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="deploy the stacks to an embedded AWS and serve the service until Ctrl-C")
-    up.add_argument("--template", type=Path, default=None, help="service template (default: infrastructure/ecs.yml)")
-    up.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
-    up.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
-                    help=f"template seconds per wall second (default {DEFAULT_TIME_SCALE:g})")
-    up.add_argument("--cloud-port", type=int, default=4566, help="port of the embedded AWS on 127.0.0.1 (default 4566)")
-    up.add_argument("--stack-name", default="ecs", help="name of the service stack (default ecs)")
-    up.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
-                    help="CPU units reserved per task when the task definition reserves none (default 256)")
-    up.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
+    _stack_options(up)
+
+    run = sub.add_parser("run", help="run a scenario end to end and judge it against the template's numbers")
+    run.add_argument("scenario", nargs="?", default=None,
+                     help="a shipped scenario (full-story, scale-out, scale-in, 5xx-alerts, threshold-edge) or a file")
+    _stack_options(run)
+    run.add_argument("--report-dir", type=Path, default=None,
+                     help="where report.json and report.html go (default: report/<scenario>)")
+
+    mail = sub.add_parser("mail", help="list the mailbox, or show one message")
+    mail.add_argument("id", nargs="?", help="a message id (or a unique prefix) to show whole")
 
     st = sub.add_parser("status", help="what a running `harness up` serves, and its alarms")
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("down", help="stop a running `harness up` (also one whose terminal is gone)")
     return parser
+
+
+def _stack_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--template", type=Path, default=None, help="service template (default: infrastructure/ecs.yml)")
+    cmd.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
+    cmd.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
+                     help=f"template seconds per wall second (default {DEFAULT_TIME_SCALE:g})")
+    cmd.add_argument("--cloud-port", type=int, default=4566, help="port of the embedded AWS on 127.0.0.1 (default 4566)")
+    cmd.add_argument("--stack-name", default="ecs", help="name of the service stack (default ecs)")
+    cmd.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
+                     help="CPU units reserved per task when the task definition reserves none (default 256)")
+    cmd.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = state.home(args.home)
         if args.command == "up":
             return cmd_up(args, folder)
+        if args.command == "run":
+            return cmd_run(args, folder)
         if args.command == "status":
             return cmd_status(args, folder)
+        if args.command == "mail":
+            return cmd_mail(args, folder)
         return cmd_down(folder)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
@@ -77,7 +95,7 @@ def _logging(verbose: bool) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
-def cmd_up(args: argparse.Namespace, folder: Path) -> int:
+def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     from harness.app import Harness, Options
     from harness.clock import ScaledClock
     from harness.deploy import parse_params
@@ -99,9 +117,43 @@ def cmd_up(args: argparse.Namespace, folder: Path) -> int:
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota)
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
     _print_timeline(harness)
-    _say(f"harness up: {template.name}, time scale {args.time_scale:g}x (one wall second = {args.time_scale:g} template seconds)")
+    _say(f"harness {args.command}: {template.name}, time scale {args.time_scale:g}x "
+         f"(one wall second = {args.time_scale:g} template seconds)")
+    return harness
+
+
+def cmd_up(args: argparse.Namespace, folder: Path) -> int:
+    harness = _make_harness(args, folder)
     asyncio.run(_serve(harness, folder))
     return 0
+
+
+def cmd_run(args: argparse.Namespace, folder: Path) -> int:
+    from harness import scenarios
+    from harness.report import verdict_table, write_report
+    from harness.scenarios.runner import ScenarioRunner, build_report
+
+    scenario = scenarios.load(args.scenario)
+    report_dir = (args.report_dir or Path("report") / scenario.name).resolve()
+    harness = _make_harness(args, folder)
+    _say(f"scenario   {scenario.name}: {scenario.description}")
+
+    async def job(h: Any) -> int:
+        wall0 = time.monotonic()
+        runner = ScenarioRunner(h, scenario, folder / "runs" / scenario.name)
+        result = await runner.run(say=_say)
+        report = build_report(h, result, time.monotonic() - wall0)
+        json_path, html_path = write_report(report_dir, report)
+        _say("")
+        _say(verdict_table(result.verdicts))
+        _say(f"report     {html_path}")
+        _say(f"           {json_path}")
+        _say(f"time       {report['template_seconds']:.0f} template seconds in {report['wall_seconds']:.1f} s of wall "
+             f"time ({report['template_seconds'] / max(report['wall_seconds'], 1e-9):.1f}x real time)")
+        return 0 if result.passed else 1
+
+    code = asyncio.run(_serve(harness, folder, job))
+    return 130 if code is None else int(code)
 
 
 def _say(line: str) -> None:
@@ -122,25 +174,37 @@ def _print_timeline(harness: Any) -> None:
     harness.timeline.subscribe(show)
 
 
-async def _serve(harness: Any, folder: Path) -> None:
+async def _serve(harness: Any, folder: Path, job: Any = None) -> Any:
+    """Start the harness, then serve until a signal (or until `job(harness)` returns: its result)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    result = None
     try:
         async with harness.running():
             state.write(folder, harness.snapshot())
             _say("ready      (Ctrl-C or `harness down` stops everything)")
-            while not stop.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+            work = asyncio.create_task(job(harness)) if job else None
+            while not stop.is_set() and not (work and work.done()):
+                waiters = [asyncio.create_task(stop.wait())] + ([work] if work else [])
+                await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                waiters[0].cancel()
                 state.write(folder, harness.snapshot())
+            if work and not work.done():
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+            elif work:
+                result = work.result()
             _say("stopping   ...")
     finally:
         state.remove(folder)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in signals:
             loop.remove_signal_handler(sig)
     _say("stopped    everything the harness started")
+    return result
 
 
 def cmd_status(args: argparse.Namespace, folder: Path) -> int:
@@ -196,6 +260,27 @@ def _status_report(running: state.RunState) -> dict[str, Any]:
         "services": services,
         "alarms": alarms,
     }
+
+
+def cmd_mail(args: argparse.Namespace, folder: Path) -> int:
+    from harness.mailbox import Mailbox
+
+    box = folder / "mailbox"
+    if not box.is_dir():
+        print(f"no mailbox yet at {box}")
+        return 0
+    mails = Mailbox(box).messages()
+    if args.id:
+        hits = [m for m in mails if m.id.startswith(args.id)]
+        if len(hits) != 1:
+            raise ConfigError(f"{len(hits)} messages match {args.id!r} in {box}")
+        print(hits[0].path.read_text(errors="replace"))
+        return 0
+    for m in mails:
+        when = m.date.strftime("%Y-%m-%d %H:%M:%S") if m.date else "?"
+        print(f"{m.id[:24]:<24}  {when}  {', '.join(m.to):<24}  {m.subject}")
+    print(f"{len(mails)} message(s) in {box} (Maildir: open it with any mail client, or `harness mail ID`)")
+    return 0
 
 
 def cmd_down(folder: Path) -> int:

@@ -5,6 +5,11 @@ Locust monkey-patches the interpreter with gevent, so the harness never imports 
 harness's life (PR_SET_PDEATHSIG), and reads back what Locust wrote: the final stats (--json-file),
 the per-second history (--csv-full-history) and the locustfile's status-code counts.
 
+Two ways to drive it: `LocustProcess` runs a fixed list of phases; `ControlledLocustProcess` holds
+whatever load the harness last asked for with `set_load()` (it rewrites the control file Locust
+follows), because the right load depends on what the harness observes (tasks running, alarms fired).
+Both expose `live_stats()` mid-run, read from the files Locust rewrites every second.
+
 Headless single-process Locust opens no listening socket (no web UI, no master port); tests check
 that with psutil. Phase durations are wall seconds: Locust runs in real time, not template time.
 """
@@ -41,9 +46,12 @@ __all__ = [
     "EndpointStats",
     "HistoryPoint",
     "LoadStats",
+    "LiveStats",
     "parse_final_stats",
     "parse_history",
+    "parse_live",
     "LocustProcess",
+    "ControlledLocustProcess",
 ]
 
 # ECS counts CPU in units: 1024 units are one vCPU.
@@ -256,6 +264,40 @@ def parse_history(text: str) -> list[HistoryPoint]:
     return points
 
 
+@dataclass(frozen=True)
+class LiveStats:
+    """What the locustfile reported last (it rewrites its status file every second while running).
+
+    Counts are cumulative: compare two LiveStats to see what happened between them (no clock needed).
+    """
+
+    written_at: float | None  # Locust's epoch seconds when it wrote the file; None before the first write
+    users: Mapping[str, int]  # running users per class
+    statuses: Mapping[str, Mapping[int, int]]  # request name -> HTTP status -> answers (0 = no answer)
+    timeline: Sequence[tuple[int, str, int, int]]  # (epoch second, name, status, answers)
+
+    def requests(self, name: str) -> int:
+        """Requests named `name` answered (or failed) so far; 0 if none yet."""
+        return sum(self.statuses.get(name, {}).values())
+
+    def count_status(self, name: str, low: int, high: int) -> int:
+        """Answers to `name` with a status in [low, high] so far, e.g. (500, 599) for 5XX."""
+        return sum(n for s, n in self.statuses.get(name, {}).items() if low <= s <= high)
+
+
+def parse_live(status: Mapping[str, Any]) -> LiveStats:
+    """LiveStats from the locustfile's status file (an empty mapping before it exists)."""
+    statuses = {str(name): {int(s): int(n) for s, n in counts.items()}
+                for name, counts in status.get("totals", {}).items()}
+    written = status.get("written_at")
+    return LiveStats(
+        written_at=float(written) if written is not None else None,
+        users={str(k): int(v) for k, v in status.get("users", {}).items()},
+        statuses=statuses,
+        timeline=[(int(t), str(n), int(s), int(c)) for t, n, s, c in status.get("timeline", [])],
+    )
+
+
 # ---------------------------------------------------------------- the Locust process
 
 _PR_SET_PDEATHSIG = 1
@@ -301,24 +343,42 @@ class LocustProcess:
         extra_args: Sequence[str] = (),
         cpu_ms: float | None = None,
         error_status: int | None = None,
+        ping_n: int | None = None,
     ) -> None:
+        self._setup(locustfile, host, workdir, extra_args, cpu_ms, error_status, ping_n)
+        try:
+            checked = self._phaseplan.parse_phases(phases, self._known_users())
+        except ValueError as exc:
+            raise ConfigError(f"Bad load phases: {exc}") from exc
+        self.phases = phases
+        self.duration = float(sum(p.duration for p in checked))
+
+    def _setup(
+        self,
+        locustfile: Path,
+        host: str,
+        workdir: Path,
+        extra_args: Sequence[str],
+        cpu_ms: float | None,
+        error_status: int | None,
+        ping_n: int | None,
+    ) -> None:
+        """What both modes share: checked paths and target, the settings passed by environment."""
         self.locustfile = Path(locustfile).resolve()
         if not self.locustfile.is_file():
             raise ConfigError(f"The locustfile {self.locustfile} does not exist.")
         parts = urlsplit(host)
         if parts.scheme != "http" or parts.hostname != "127.0.0.1" or parts.port is None:
             raise ConfigError(f"The load target must be http://127.0.0.1:<port>, got {host!r}.")
-        try:
-            checked = _load_phaseplan(self.locustfile).parse_phases(phases, None)
-        except ValueError as exc:
-            raise ConfigError(f"Bad load phases: {exc}") from exc
+        if ping_n is not None and ping_n < 0:
+            raise ConfigError(f"ping_n must be an integer >= 0 (PingUser asks GET /<n>), got {ping_n!r}.")
+        self._phaseplan = _load_phaseplan(self.locustfile)
         self.host = host
-        self.phases = phases
-        self.duration = float(sum(p.duration for p in checked))
         self.workdir = Path(workdir)
         self.extra_args = tuple(extra_args)
         self.cpu_ms = cpu_ms
         self.error_status = error_status
+        self.ping_n = ping_n
         self._proc: subprocess.Popen[bytes] | None = None
         self.prefix = self.workdir / "locust"
 
@@ -341,7 +401,7 @@ class LocustProcess:
             "-f", str(self.locustfile),
             "--headless",  # no web UI, hence no listening socket
             "--host", self.host,
-            "--phases", str(self.phases_path),
+            *self._mode_args(),
             "--csv", str(self.prefix),
             "--csv-full-history",
             "--only-summary",
@@ -350,13 +410,24 @@ class LocustProcess:
             *self.extra_args,
         ]
 
+    def _known_users(self) -> Sequence[str] | None:
+        """The locustfile's user classes, as its phaseplan.py lists them (None: do not check)."""
+        names = getattr(self._phaseplan, "USER_CLASS_NAMES", None)
+        return tuple(names) if names is not None else None
+
+    def _mode_args(self) -> list[str]:
+        return ["--phases", str(self.phases_path)]
+
+    def _write_inputs(self) -> None:
+        self.phases_path.write_text(json.dumps(self.phases, indent=1), encoding="utf-8")
+
     def start(self) -> None:
         if self._proc is not None:
             raise TaskError("This LocustProcess was already started; make a new one for another run.")
         if threading.current_thread() is not threading.main_thread():
             raise TaskError("Start Locust from the main thread: PR_SET_PDEATHSIG would kill it with this thread.")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.phases_path.write_text(json.dumps(self.phases, indent=1), encoding="utf-8")
+        self._write_inputs()
         # Only our settings: no LOCUST_*/LOAD_* from the caller's environment leaks into the run.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "LOAD_"))}
         env["PYTHONUNBUFFERED"] = "1"
@@ -364,6 +435,8 @@ class LocustProcess:
             env["LOAD_CPU_MS"] = f"{self.cpu_ms:g}"
         if self.error_status is not None:
             env["LOAD_ERROR_STATUS"] = str(self.error_status)
+        if self.ping_n is not None:
+            env["LOAD_PING_N"] = str(self.ping_n)
         log = open(self.log_path, "wb")
         try:
             self._proc = subprocess.Popen(
@@ -435,6 +508,18 @@ class LocustProcess:
         except OSError:
             return []
 
+    def _status_file(self) -> dict[str, Any]:
+        try:
+            data = json.loads(Path(f"{self.prefix}_status.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {"totals": {}, "timeline": []}
+        return data if isinstance(data, dict) else {"totals": {}, "timeline": []}
+
+    def live_stats(self) -> LiveStats:
+        """Counts so far, readable while Locust runs (the locustfile rewrites them every second);
+        history() has Locust's own per-second rows (response times, user count)."""
+        return parse_live(self._status_file())
+
     def stats(self) -> LoadStats:
         """Everything Locust recorded; call after the run ended (wait() or stop())."""
         if self.returncode is None:
@@ -446,10 +531,7 @@ class LocustProcess:
                 f"Locust (exit code {self.returncode}) wrote no final stats to {self.final_path}: {exc}. "
                 f"End of its log:\n{self.log_tail()}"
             ) from exc
-        try:
-            status = json.loads(Path(f"{self.prefix}_status.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            status = {"totals": {}, "timeline": []}
+        status = self._status_file()
         endpoints, total = parse_final_stats(entries, status.get("totals", {}))
         timeline = [(int(t), str(n), int(s), int(c)) for t, n, s, c in status.get("timeline", [])]
         return LoadStats(endpoints=endpoints, total=total, history=self.history(), status_timeline=timeline)
@@ -462,3 +544,98 @@ class LocustProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class ControlledLocustProcess(LocustProcess):
+    """A headless Locust run that holds the load last given to set_load() until stop().
+
+    Each set_load() rewrites `<workdir>/control.json` atomically (temporary file + rename); the
+    locustfile stats it every 0.1 s and moves to the new exact user counts. Until the first
+    set_load() the load is no users at all.
+    """
+
+    CLEAN_STOP_S = 8.0  # the shape sees "stop" within a second, then Locust writes its stats
+
+    def __init__(
+        self,
+        locustfile: Path,
+        host: str,
+        workdir: Path,
+        *,
+        extra_args: Sequence[str] = (),
+        cpu_ms: float | None = None,
+        error_status: int | None = None,
+        ping_n: int | None = None,
+    ) -> None:
+        self._setup(locustfile, host, workdir, extra_args, cpu_ms, error_status, ping_n)
+        self.phases = []
+        self.duration = math.inf
+        self._control: dict[str, Any] = {"users": {}, "stop": False}
+
+    @property
+    def control_path(self) -> Path:
+        return self.workdir / "control.json"
+
+    @property
+    def control(self) -> dict[str, Any]:
+        """A copy of the control object last written (or to be written at start)."""
+        return json.loads(json.dumps(self._control))  # type: ignore[no-any-return]
+
+    def _mode_args(self) -> list[str]:
+        return ["--control", str(self.control_path)]
+
+    def _write_inputs(self) -> None:
+        self._write_control(self._control)
+
+    def _write_control(self, control: Mapping[str, Any]) -> None:
+        # Temporary file + rename: the reader sees the old file or the new one, never half of one.
+        tmp = self.control_path.with_name(f".{self.control_path.name}.tmp")
+        tmp.write_text(json.dumps(control), encoding="utf-8")
+        os.replace(tmp, self.control_path)
+
+    def set_load(
+        self,
+        users: Mapping[str, int],
+        *,
+        spawn_rate: float | None = None,
+        cpu_ms: float | None = None,
+        error_status: int | None = None,
+        rate_per_user: float | Mapping[str, float] | None = None,
+    ) -> None:
+        """Hold exactly `users` (per class; a class not named gets 0) from now on.
+
+        None settings fall back to Locust's command-line values (cpu_ms, error_status), 1 user/s
+        (spawn_rate) and no wait between requests (rate_per_user; per class in a mapping).
+        Raises ConfigError for a load the locustfile would refuse.
+        """
+        control: dict[str, Any] = {"users": dict(users), "stop": False}
+        for key, value in (("spawn_rate", spawn_rate), ("cpu_ms", cpu_ms), ("error_status", error_status),
+                           ("rate_per_user", dict(rate_per_user) if isinstance(rate_per_user, Mapping) else rate_per_user)):
+            if value is not None:
+                control[key] = value
+        try:
+            self._phaseplan.parse_control(json.loads(json.dumps(control)), self._known_users())
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"Bad load for Locust: {exc}") from exc
+        if self.returncode is not None:
+            raise TaskError(f"Locust already exited (code {self.returncode}); cannot change its load.")
+        self._control = control
+        if self._proc is not None:
+            self._write_control(control)
+
+    def stop(self, grace: float | None = None) -> int | None:
+        """Ask for a clean end ("stop": true: Locust stops its users and writes its final stats),
+        then fall back to SIGTERM and SIGKILL (LocustProcess.stop) if it has not exited in time."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._control = {**self._control, "stop": True}
+            try:
+                self._write_control(self._control)
+            except OSError:
+                pass  # the workdir went away: the signals below still stop Locust
+            else:
+                self.wait(self.CLEAN_STOP_S)
+        return super().stop(grace)
+
+    async def stop_async(self, grace: float | None = None) -> int | None:
+        """stop() for asyncio callers, without blocking the event loop."""
+        return await asyncio.to_thread(self.stop, grace)

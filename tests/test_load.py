@@ -1,5 +1,5 @@
 """harness/load.py: plan_users and the stats parsers from tables; a real Locust process against a
-real sample app for the run, SIGTERM and parent-death behaviour."""
+real sample app for the run, SIGTERM and parent-death behaviour, and for live control (set_load)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from typing import Any
 import psutil
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, TaskError
 from harness.load import (
+    ControlledLocustProcess,
     LocustProcess,
     measure_cost,
     parse_final_stats,
     parse_history,
+    parse_live,
     percentile,
     plan_users,
 )
@@ -317,3 +319,143 @@ def test_phases_file_runs_standalone_shape_check(tmp_path: Path) -> None:
     )
     assert out.returncode != 0
     assert "unknown user class 'Ghost'" in out.stderr + out.stdout
+
+
+# ---------------------------------------------------------------- live control
+
+
+def test_parse_live() -> None:
+    live = parse_live({
+        "totals": {"/error": {"503": 4, "0": 1}, "/5": {"200": 3}},
+        "timeline": [[100, "/5", 200, 3], [100, "/error", 503, 4]],
+        "users": {"ErrorUser": 1, "PingUser": 1, "CpuUser": 0},
+        "written_at": 101.5,
+    })
+    assert live.written_at == 101.5 and live.users == {"ErrorUser": 1, "PingUser": 1, "CpuUser": 0}
+    assert (live.requests("/error"), live.requests("/5"), live.requests("/cpu")) == (5, 3, 0)
+    assert live.count_status("/error", 500, 599) == 4
+    assert live.timeline == [(100, "/5", 200, 3), (100, "/error", 503, 4)]
+    empty = parse_live({})
+    assert (empty.written_at, empty.users, empty.requests("/cpu")) == (None, {}, 0)
+
+
+@pytest.mark.parametrize(
+    "users, kwargs, message",
+    [
+        ({"Ghost": 1}, {}, "unknown user class 'Ghost'"),
+        ({"CpuUser": -1}, {}, "must be an integer >= 0"),
+        ({"CpuUser": 1}, {"rate_per_user": {"PingUser": 0}}, "'rate_per_user'['PingUser'] must be > 0"),
+        ({"CpuUser": 1}, {"error_status": 404}, "must be an HTTP 5XX code"),
+        ({"CpuUser": 1}, {"spawn_rate": 0}, "'spawn_rate' must be > 0"),
+    ],
+)
+def test_set_load_rejects_what_locust_would(users: dict[str, int], kwargs: dict[str, Any], message: str,
+                                            tmp_path: Path) -> None:
+    lp = ControlledLocustProcess(LOCUSTFILE, "http://127.0.0.1:9", tmp_path)
+    with pytest.raises(ConfigError) as err:
+        lp.set_load(users, **kwargs)
+    assert message in str(err.value)
+    assert lp.control == {"users": {}, "stop": False}  # the last good load stays
+    assert not lp.control_path.exists()  # nothing written before start()
+
+
+def _wait_for(lp: LocustProcess, what: str, ok: Any, timeout: float = 15.0) -> Any:
+    """Poll live_stats() until ok(stats) holds; fail with Locust's log otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        live = lp.live_stats()
+        if ok(live):
+            return live
+        assert lp.returncode is None, f"Locust exited ({lp.returncode}) waiting for {what}:\n{lp.log_tail()}"
+        assert time.monotonic() < deadline, f"waited {timeout}s for {what}; last {live}:\n{lp.log_tail()}"
+        time.sleep(0.1)
+
+
+def test_control_mode_switches_users_live_and_stops_cleanly(app_url: str, tmp_path: Path) -> None:
+    lp = ControlledLocustProcess(LOCUSTFILE, app_url, tmp_path)
+    lp.set_load({"CpuUser": 2}, spawn_rate=10, cpu_ms=5, rate_per_user=10)
+    lp.start()
+    try:
+        assert lp.pid is not None
+        _wait_for(lp, "2 CPU users sending /cpu", lambda s: s.users.get("CpuUser") == 2 and s.requests("/cpu") > 0)
+        assert _listening(lp.pid) == []
+
+        # Rate per class: errors at 10/s, pings at 5/s per user.
+        t_switch = time.monotonic()
+        lp.set_load({"ErrorUser": 1, "PingUser": 1}, spawn_rate=10, error_status=503,
+                    rate_per_user={"ErrorUser": 10, "PingUser": 5})
+        switched = _wait_for(
+            lp, "the error and ping users",
+            lambda s: s.users == {"CpuUser": 0, "ErrorUser": 1, "PingUser": 1}
+            and s.requests("/error") > 0 and s.requests("/5") > 0,
+        )
+        # The CPU users are gone: no /cpu request over a later window of two status writes.
+        before = _wait_for(lp, "a status write after the switch", lambda s: s.written_at != switched.written_at)
+        after = _wait_for(lp, "two more status writes", lambda s: s.written_at is not None
+                          and before.written_at is not None and s.written_at >= before.written_at + 2)
+        assert after.requests("/cpu") == before.requests("/cpu")
+        assert after.requests("/error") > before.requests("/error") and after.requests("/5") > before.requests("/5")
+
+        children = psutil.Process(lp.pid).children(recursive=True)
+        t_stop = time.monotonic()
+        rc = lp.stop()
+        stop_took = time.monotonic() - t_stop
+    finally:
+        lp.stop()
+    # A clean stop through the control file ("stop": true), not a signal.
+    assert rc == 0, lp.log_tail()
+    assert stop_took < ControlledLocustProcess.CLEAN_STOP_S, lp.log_tail()
+    assert "Got SIGTERM" not in lp.log_tail(100) and "Shape test stopping" in lp.log_tail(100)
+    assert json.loads(lp.control_path.read_text(encoding="utf-8"))["stop"] is True
+    assert _gone(lp.pid) and all(_gone(c.pid) for c in children)
+
+    stats = lp.stats()
+    cpu, err, ping = stats.endpoint("/cpu"), stats.endpoint("/error"), stats.endpoint("/5")
+    assert cpu.failures == 0 and cpu.statuses == {200: cpu.requests} and cpu.requests >= 2
+    assert err.failures == 0 and err.statuses == {503: err.requests}
+    assert ping.failures == 0 and ping.statuses == {200: ping.requests}
+    # Paced per class after the switch: at most rate x window (+1 at once per user, +1 for rounding).
+    window = stop_took + (t_stop - t_switch)
+    assert 1 <= ping.requests <= 5 * window + 2, (ping.requests, window)
+    assert 1 <= err.requests <= 10 * window + 2, (err.requests, window)
+    # The final status file agrees with the last live one and orders the switch (1 s buckets).
+    assert lp.live_stats().requests("/cpu") == cpu.requests
+    cpu_secs = [t for t, name, _, _ in stats.status_timeline if name == "/cpu"]
+    new_secs = [t for t, name, _, _ in stats.status_timeline if name in ("/error", "/5")]
+    assert max(cpu_secs) <= min(new_secs)
+    with pytest.raises(TaskError, match="already exited"):
+        lp.set_load({"CpuUser": 1})
+
+
+def test_control_mode_keeps_the_load_through_a_bad_file_and_counts_failed_pings(app_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """A half-written control file is ignored (last load kept); a ping answered 4XX is a real Locust
+    failure, yet the run completes with final stats (exit code 1: Locust's --exit-code-on-error)."""
+    lp = ControlledLocustProcess(LOCUSTFILE, app_url, tmp_path, ping_n=100000)  # beyond the app's factorial limit
+    lp.set_load({"PingUser": 1}, spawn_rate=10, rate_per_user=20)
+    lp.start()
+    try:
+        first = _wait_for(lp, "pings", lambda s: s.requests("/100000") > 0)
+        lp.control_path.write_text('{"users": {"PingUser": 0', encoding="utf-8")  # not atomic, cut short
+        _wait_for(lp, "a warning in the log", lambda s: "Ignoring the control file" in lp.log_tail(50), timeout=5)
+        later = _wait_for(lp, "more pings", lambda s: s.written_at != first.written_at
+                          and s.requests("/100000") > first.requests("/100000"))
+        assert later.users.get("PingUser") == 1
+        rc = lp.stop()
+    finally:
+        lp.stop()
+    assert rc == 1, lp.log_tail()
+    ping = lp.stats().endpoint("/100000")
+    assert ping.requests > 0 and ping.failures == ping.requests and ping.statuses == {400: ping.requests}
+
+
+def test_phases_and_control_together_are_refused(tmp_path: Path) -> None:
+    phases = tmp_path / "p.json"
+    phases.write_text(json.dumps([{"duration": 1}]), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", "http://127.0.0.1:9",
+         "--phases", str(phases), "--control", str(tmp_path / "c.json")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )
+    assert out.returncode != 0
+    assert "Give --phases" in out.stderr + out.stdout and "not both" in out.stderr + out.stdout

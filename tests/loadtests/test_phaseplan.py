@@ -1,8 +1,12 @@
-"""The phases format and the per-step ramp of loadtests/phaseplan.py, from tables (no Locust import)."""
+"""The phases and control formats, the control-file reader and the per-step ramp of
+loadtests/phaseplan.py, from tables (no Locust import)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -113,3 +117,141 @@ def test_example_phase_files_are_valid() -> None:
     assert files
     for path in files:
         assert pp.load_phases(path, KNOWN)
+
+
+# ---------------------------------------------------------------- per-class rates, control file
+
+
+def test_user_class_names_include_ping_user() -> None:
+    assert set(pp.USER_CLASS_NAMES) == {"CpuUser", "ErrorUser", "PingUser"}
+
+
+def test_rate_per_user_per_class() -> None:
+    (phase,) = pp.parse_phases(
+        [{"duration": 1, "users": {"CpuUser": 1, "PingUser": 1}, "rate_per_user": {"CpuUser": 2, "PingUser": 5.5}}],
+        pp.USER_CLASS_NAMES,
+    )
+    assert phase.rate_per_user == {"CpuUser": 2.0, "PingUser": 5.5}
+    # a class not named sends without waiting, as with no rate at all
+    assert (phase.rate_for("CpuUser"), phase.rate_for("PingUser"), phase.rate_for("ErrorUser")) == (2.0, 5.5, None)
+    (flat,) = pp.parse_phases([{"duration": 1, "rate_per_user": 3}], KNOWN)
+    assert (flat.rate_for("CpuUser"), flat.rate_for("PingUser")) == (3.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    "rate, message",
+    [
+        ({"CpuUser": 0}, "'rate_per_user'['CpuUser'] must be > 0"),
+        ({"Ghost": 1}, "unknown user class 'Ghost'"),
+        ({"CpuUser": "fast"}, "must be a finite number"),
+        ("fast", "'rate_per_user' must be a finite number"),
+    ],
+)
+def test_rate_per_user_rejects(rate: Any, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        pp.parse_phases([{"duration": 1, "rate_per_user": rate}], KNOWN)
+    assert message in str(err.value)
+
+
+def test_parse_control_full_and_defaults() -> None:
+    control = pp.parse_control(
+        {"users": {"ErrorUser": 1, "PingUser": 1}, "spawn_rate": 10, "cpu_ms": 5, "error_status": 502,
+         "rate_per_user": {"PingUser": 5}, "stop": False},
+        pp.USER_CLASS_NAMES,
+    )
+    assert control == pp.Control(pp.Phase("control", math.inf, {"ErrorUser": 1, "PingUser": 1}, 10.0, 5.0,
+                                          {"PingUser": 5.0}, 502), stop=False)
+    assert pp.parse_control({}, KNOWN) == pp.IDLE
+    assert pp.parse_control({"stop": True}, KNOWN).stop is True
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ([], "must be a JSON object"),
+        ({"duration": 5}, "unknown keys ['duration']"),
+        ({"name": "x"}, "unknown keys ['name']"),
+        ({"stop": "yes"}, "'stop' must be true or false"),
+        ({"users": {"Ghost": 1}}, "unknown user class 'Ghost'"),
+        ({"users": {"CpuUser": -2}}, "must be an integer >= 0"),
+        ({"error_status": 200}, "must be an HTTP 5XX code"),
+    ],
+)
+def test_parse_control_rejects(raw: Any, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        pp.parse_control(raw, KNOWN)
+    assert message in str(err.value)
+
+
+K1, K2 = (7, 10, 1_000_000_000), (8, 10, 1_000_000_000)
+
+
+@pytest.mark.parametrize(
+    "key, last, mtime, now, expected",
+    [
+        (None, K1, 1.0, 100.0, False),  # no file: nothing to read (the last load stays)
+        (K1, None, 1.0, 100.0, True),  # first sight
+        (K2, K1, 1.0, 100.0, True),  # renamed over: another inode
+        (K1, K1, 1.0, 100.0, False),  # unchanged and old: a stat is all it costs
+        (K1, K1, 99.0, 100.0, True),  # unchanged but recent: may be a same-tick rewrite, read it
+        (K1, K1, 98.0, 100.0, False),  # exactly racy_s old: settled
+    ],
+)
+def test_needs_reread(key: Any, last: Any, mtime: float, now: float, expected: bool) -> None:
+    assert pp.needs_reread(key, last, mtime, now, 2.0) is expected
+
+
+def _write(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(obj if isinstance(obj, str) else json.dumps(obj), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def test_control_reader_keeps_last_good_load(tmp_path: Path) -> None:
+    path = tmp_path / "control.json"
+    reader = pp.ControlReader(path, pp.USER_CLASS_NAMES)
+    far = 1e12  # a "now" long after any mtime: only stat changes trigger reads
+
+    control, warning = reader.poll(far)
+    assert control == pp.IDLE and warning is not None and "Cannot stat the control file" in warning
+    assert reader.poll(far) == (pp.IDLE, None)  # the same problem is reported once
+
+    _write(path, {"users": {"CpuUser": 2}, "spawn_rate": 4})
+    control, warning = reader.poll(far)
+    assert warning is None and control.phase.users == {"CpuUser": 2} and control.phase.spawn_rate == 4.0
+    assert reader.poll(far)[0] is control  # unchanged: the same object (the shape logs changes by identity)
+
+    path.write_text('{"users": {"CpuUser"', encoding="utf-8")  # a writer caught half-way
+    got, warning = reader.poll(far)
+    assert got is control and warning is not None and "Ignoring the control file" in warning
+
+    _write(path, {"users": {"ErrorUser": 1}, "rate_per_user": {"ErrorUser": 9}})
+    got, warning = reader.poll(far)
+    assert warning is None and got.phase.users == {"ErrorUser": 1} and got.phase.rate_for("ErrorUser") == 9.0
+
+    _write(path, {"users": {"Ghost": 1}})  # valid JSON, invalid load
+    again, warning = reader.poll(far)
+    assert again is got and warning is not None and "unknown user class 'Ghost'" in warning
+
+    path.unlink()
+    assert reader.poll(far)[0] is got  # gone: the last good load stays
+
+    _write(path, {"stop": True})
+    assert reader.poll(far)[0].stop is True
+
+
+def test_control_reader_sees_a_same_tick_rewrite(tmp_path: Path) -> None:
+    """Same inode, size and mtime (an in-place rewrite within one timestamp tick): caught only while
+    the mtime is recent, by reading and comparing the content."""
+    path = tmp_path / "control.json"
+    path.write_text(json.dumps({"users": {"CpuUser": 1}}), encoding="utf-8")
+    st = path.stat()
+    reader = pp.ControlReader(path, KNOWN)
+    mtime = st.st_mtime_ns / 1e9
+    assert reader.poll(mtime + 10)[0].phase.users == {"CpuUser": 1}
+
+    path.write_text(json.dumps({"users": {"CpuUser": 2}}), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_ino, path.stat().st_size) == (st.st_ino, st.st_size)
+    assert reader.poll(mtime + 10)[0].phase.users == {"CpuUser": 1}  # old mtime: trusted, not read
+    assert reader.poll(mtime + 0.5)[0].phase.users == {"CpuUser": 2}  # recent mtime: read, and changed

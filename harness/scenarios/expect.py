@@ -1,0 +1,194 @@
+"""Expectations checked against a run's timeline: pure functions of (events, roles, phase spans).
+
+Each check returns a verdict `{name, expected, observed, passed}` whose numbers come from the
+deployed stack (the role's alarm, policy and scalable target). A check that the run did not
+exercise (say, a cooldown with only one scaling activity) fails and says so: it proves nothing.
+
+The timing rule behind `alarm_follows_crossing`: "an alarm with a period of 60 s or more is
+evaluated every minute", so a breaching datapoint is acted on at the first evaluation after its
+period ends (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.cloudwatch.evaluate import breaches
+from harness.events import Event
+from harness.report import offset
+from harness.scenarios.roles import Roles
+
+EVALUATION_INTERVAL = 60.0  # CloudWatch evaluates alarms once a minute (AWS's number, not the template's)
+
+Verdict = dict[str, Any]
+Spans = Mapping[str, tuple[float, float]]
+
+
+def check_all(expect: Sequence[Mapping[str, Any]], events: Sequence[Event], roles: Roles, spans: Spans,
+              t0: float) -> list[Verdict]:
+    return [check(e, events, roles, spans, t0) for e in expect]
+
+
+def check(e: Mapping[str, Any], events: Sequence[Event], roles: Roles, spans: Spans, t0: float) -> Verdict:
+    if "during" in e:
+        (what, role), = [(k, v) for k, v in e.items() if k != "during"]
+        return _during(str(e["during"]), what, role, events, roles, spans, t0)
+    (what, arg), = e.items()
+    fn = {
+        "alarm_follows_crossing": _alarm_follows_crossing,
+        "scales_to": _scales_to,
+        "never_above": _never_above,
+        "never_below": _never_below,
+        "cooldown_respected": _cooldown_respected,
+        "email": _email,
+    }[what]
+    return fn(arg, events, roles, t0)
+
+
+def _v(name: str, expected: str, observed: str, passed: bool) -> Verdict:
+    return {"name": name, "expected": expected, "observed": observed, "passed": bool(passed)}
+
+
+def quantity(name: str, roles: Roles) -> int:
+    return {"min_capacity": roles.min_capacity, "max_capacity": roles.max_capacity,
+            "desired": roles.service.desired_count}[name]
+
+
+def desired_series(events: Sequence[Event], roles: Roles) -> list[tuple[float, int]]:
+    """(time, desired count) at the start and after every change."""
+    series = [(events[0].time if events else 0.0, roles.service.desired_count)]
+    for e in events:
+        if e.kind == "desired" and e.data.get("new") is not None and e.data["new"] != series[-1][1]:
+            series.append((e.time, int(e.data["new"])))
+    return series
+
+
+def _alarm_follows_crossing(role: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    alarm = roles.alarm(role)
+    m = alarm.datapoints_to_alarm or alarm.evaluation_periods
+    name = f"{alarm.name} goes to ALARM within one evaluation of its metric crossing the threshold"
+    expected = (f"{alarm.statistic or alarm.extended_statistic} of {alarm.metric_name} {alarm.comparison_operator} "
+                f"{alarm.threshold:g} for {m} datapoint(s) of {alarm.period} s -> ALARM by the next evaluation")
+    points: dict[float, float] = {}
+    for e in events:
+        if e.kind == "metric" and e.data.get("alarm") == alarm.name:
+            points[float(e.data["period_start"])] = float(e.data["value"])
+    alarms = [e.time for e in events if e.kind == "alarm" and e.data.get("name") == alarm.name
+              and e.data.get("new") == "ALARM"]
+    # A crossing: the M-th breaching datapoint in a row, after a datapoint that did not breach (or the first).
+    crossings, run = [], 0
+    for start in sorted(points):
+        run = run + 1 if breaches(points[start], alarm.threshold, alarm.comparison_operator) else 0
+        if run == m:
+            crossings.append((start, points[start]))
+    if not crossings:
+        return _v(name, expected, f"the metric never crossed the threshold ({len(points)} datapoints seen)", False)
+    late = []
+    for start, value in crossings:
+        due = start + alarm.period + EVALUATION_INTERVAL
+        # ALARM may already hold from before (the alarm was in ALARM when the run of breaches began).
+        state_before = _state_at(events, alarm.name, start)
+        fired = [t for t in alarms if start <= t <= due]
+        if state_before != "ALARM" and not fired:
+            late.append(f"{value:.1f} for the period starting {offset(start - t0)}: no ALARM by {offset(due - t0)}")
+    first_start, first_value = crossings[0]
+    first_alarm = next((t for t in alarms if t >= first_start), None)
+    observed = (f"{len(crossings)} crossing(s); first {first_value:.1f} for the period starting "
+                f"{offset(first_start - t0)}, ALARM at {offset(first_alarm - t0) if first_alarm else 'never'}")
+    if late:
+        observed += "; late: " + "; ".join(late)
+    return _v(name, expected, observed, not late)
+
+
+def _state_at(events: Sequence[Event], alarm_name: str, t: float) -> str:
+    state = "INSUFFICIENT_DATA"
+    for e in events:
+        if e.time >= t:
+            break
+        if e.kind == "alarm" and e.data.get("name") == alarm_name:
+            state = str(e.data.get("new"))
+    return state
+
+
+def _path(series: Sequence[tuple[float, int]], t0: float) -> str:
+    return " -> ".join(f"{n} ({offset(t - t0)})" for t, n in series)
+
+
+def _scales_to(which: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    target = quantity(which, roles)
+    series = desired_series(events, roles)
+    reached = [t for t, n in series[1:] if n == target]
+    return _v(f"desired count reaches {which} ({target})", f"desired count {target}",
+              f"desired count {_path(series, t0)}", bool(reached))
+
+
+def _never_above(which: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    bound = quantity(which, roles)
+    top = max(n for _, n in desired_series(events, roles))
+    return _v(f"desired count never exceeds {which} ({bound})", f"max desired <= {bound}",
+              f"max desired {top}", top <= bound)
+
+
+def _never_below(which: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    bound = quantity(which, roles)
+    low = min(n for _, n in desired_series(events, roles))
+    return _v(f"desired count never goes below {which} ({bound})", f"min desired >= {bound}",
+              f"min desired {low}", low >= bound)
+
+
+def _activities(events: Sequence[Event], alarm_name: str) -> list[Event]:
+    return [e for e in events if e.kind == "scaling" and e.data.get("alarm") == alarm_name]
+
+
+def _cooldown_respected(role: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    """Application Auto Scaling step scaling: within a scale-out's cooldown only a larger scale-out may
+    happen; a scale-in waits for its cooldown (application-auto-scaling-step-scaling-policies.html)."""
+    alarm, cooldown = roles.alarm(role), roles.cooldown(role)
+    acts = _activities(events, alarm.name)
+    name = f"{role.replace('_', '-')} activities of {roles.policies[role].name} respect its cooldown ({cooldown:g} s)"
+    times = [e.time for e in acts]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    observed = "activities at " + ", ".join(offset(t - t0) for t in times) if times else "no activity"
+    if len(times) < 2:
+        return _v(name, f">= {cooldown:g} s between activities", observed + " (cooldown not exercised)", False)
+    return _v(name, f">= {cooldown:g} s between activities", observed + f"; gaps {', '.join(f'{g:.0f} s' for g in gaps)}",
+              all(g >= cooldown for g in gaps))
+
+
+def _email(role: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
+    alarm = roles.alarm(role)
+    subject = f'ALARM: "{alarm.name}"'
+    mails = [e for e in events if e.kind == "mail" and str(e.data.get("subject", "")).startswith(subject)]
+    got = {addr for e in mails for addr in e.data.get("to", [])}
+    missing = [a for a in roles.emails if a not in got]
+    first = offset(mails[0].time - t0) if mails else "never"
+    return _v(f"an email whose subject starts {subject} reaches {', '.join(roles.emails) or 'the subscribers'}",
+              f"{subject} ... to {', '.join(roles.emails)}",
+              f"{len(mails)} such email(s), first at {first}" + (f"; missing for {', '.join(missing)}" if missing else ""),
+              bool(mails) and bool(roles.emails) and not missing)
+
+
+def _during(phase: str, what: str, role: str, events: Sequence[Event], roles: Roles, spans: Spans,
+            t0: float) -> Verdict:
+    """Positive checks look at the phase and one evaluation after it (the action follows the datapoint);
+    negative checks skip the phase's first evaluation, whose datapoint still holds the phase before."""
+    alarm = roles.alarm(role)
+    lag = alarm.period * alarm.evaluation_periods + EVALUATION_INTERVAL
+    start, end = spans[phase]
+    positive = not what.startswith("no_")
+    lo, hi = (start, end + lag) if positive else (start + lag, end)
+    if what.endswith("alarm"):
+        hits = [e for e in events if e.kind == "alarm" and e.data.get("name") == alarm.name
+                and e.data.get("new") == "ALARM" and lo < e.time <= hi]
+        if not positive and _state_at(events, alarm.name, lo) == "ALARM":
+            hits.insert(0, Event(lo, "alarm", {"name": alarm.name, "new": "ALARM"}))
+        noun = f"{alarm.name} in ALARM"
+    else:
+        hits = [e for e in _activities(events, alarm.name) if lo < e.time <= hi]
+        noun = f"a scaling activity of {roles.policies[role].name}"
+    window = f"{offset(lo - t0)}..{offset(hi - t0)}"
+    observed = f"{len(hits)} in {window}" + (f", first at {offset(hits[0].time - t0)}" if hits else "")
+    head = f"during {phase}: " + ("" if positive else "no ") + noun
+    return _v(head, ("at least one" if positive else "none") + f" ({alarm.comparison_operator} {alarm.threshold:g})",
+              observed, bool(hits) == positive)

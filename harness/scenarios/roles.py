@@ -1,0 +1,96 @@
+"""What each alarm and policy of a deployed stack is *for*, found from its structure, not its name.
+
+Scenarios speak of roles ("the alarm that scales out", "the CPU alarm that emails") so that one
+scenario runs on any template of this shape, whatever its logical IDs and numbers: the roles are
+resolved against the deployed stack, and every threshold, period, capacity and cooldown a scenario
+uses comes from the alarm or policy that plays the role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.errors import ConfigError
+from harness.stack import Alarm, ScalableTarget, ScalingPolicy, Service, StackModel
+
+CPU = ("AWS/ECS", "CPUUtilization")
+TARGET_5XX = ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count")
+ELB_5XX = ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")
+
+ROLE_NAMES = ("scale_out", "scale_in", "cpu_alert", "target_5xx", "elb_5xx")
+
+
+@dataclass(frozen=True)
+class Roles:
+    service: Service
+    target: ScalableTarget
+    alarms: dict[str, Alarm]  # role -> alarm; a role the stack does not have is absent
+    policies: dict[str, ScalingPolicy]  # "scale_out" / "scale_in" -> the policy its alarm runs
+    emails: tuple[str, ...]  # email endpoints subscribed to the topics the alerting alarms notify
+
+    @property
+    def min_capacity(self) -> int:
+        return self.target.min_capacity
+
+    @property
+    def max_capacity(self) -> int:
+        return self.target.max_capacity
+
+    def alarm(self, role: str) -> Alarm:
+        if role not in self.alarms:
+            have = ", ".join(sorted(self.alarms)) or "none"
+            raise ConfigError(f"the stack has no alarm in the role {role!r} (roles it has: {have})")
+        return self.alarms[role]
+
+    def role_of(self, alarm_name: str) -> str | None:
+        return next((r for r, a in self.alarms.items() if a.name == alarm_name), None)
+
+    def cooldown(self, role: str) -> float:
+        policy = self.policies.get(role)
+        return float(policy.cooldown or 0.0) if policy else 0.0
+
+
+def _policies(model: StackModel, alarm: Alarm) -> list[ScalingPolicy]:
+    arns = {p.arn: p for p in model.policies}
+    return [arns[a] for a in alarm.alarm_actions if a in arns]
+
+
+def _notifies(model: StackModel, alarm: Alarm) -> bool:
+    topics = {t.arn for t in model.topics}
+    return any(a in topics for a in alarm.alarm_actions)
+
+
+def _direction(policy: ScalingPolicy) -> int:
+    total = sum(s.adjustment for s in policy.steps)
+    return (total > 0) - (total < 0)
+
+
+def resolve(model: StackModel) -> Roles:
+    """Find each role's alarm in `model`; raise a ConfigError naming what is missing for scaling."""
+    if not model.services:
+        raise ConfigError(f"stack {model.stack_name} has no ECS service")
+    service = model.services[0]
+    target = model.scalable_target(service.resource_id)
+    if target is None:
+        raise ConfigError(f"service {service.name} has no scalable target (AWS::ApplicationAutoScaling::ScalableTarget)")
+    alarms: dict[str, Alarm] = {}
+    policies: dict[str, ScalingPolicy] = {}
+    for alarm in model.alarms:
+        metric = (alarm.namespace, alarm.metric_name)
+        for policy in _policies(model, alarm):
+            role = {1: "scale_out", -1: "scale_in"}.get(_direction(policy))
+            if role and metric == CPU and role not in alarms:
+                alarms[role], policies[role] = alarm, policy
+        if _notifies(model, alarm):
+            if metric == CPU and alarm.comparison_operator.startswith("GreaterThan"):
+                # The highest CPU alert is the one a scenario must hold load above.
+                if "cpu_alert" not in alarms or alarm.threshold > alarms["cpu_alert"].threshold:
+                    alarms["cpu_alert"] = alarm
+            elif metric == TARGET_5XX:
+                alarms.setdefault("target_5xx", alarm)
+            elif metric == ELB_5XX:
+                alarms.setdefault("elb_5xx", alarm)
+    notifying = {a for r, al in alarms.items() if r not in policies for a in al.alarm_actions}
+    emails = tuple(sorted({s.endpoint for t in model.topics if t.arn in notifying
+                           for s in t.subscriptions if s.protocol in ("email", "email-json")}))
+    return Roles(service=service, target=target, alarms=alarms, policies=policies, emails=emails)

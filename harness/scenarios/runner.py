@@ -1,0 +1,292 @@
+"""Run a scenario against a started `Harness`: steer Locust phase by phase, wait for each phase's
+condition in template time, then check the expectations and build the report.
+
+Load is chosen by a target CPU utilization, never by a user count: the runner measures what one
+CPU request really costs a task (CPU seconds, from the task's own accounting), then asks Locust for
+as many paced users as give "threshold + N points" of the *running* tasks' reserved CPU, and adjusts
+that as tasks come and go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.app import Harness
+from harness.cloudwatch.evaluate import ALARM
+from harness.errors import ConfigError
+from harness.events import Event
+from harness.load import ControlledLocustProcess, plan_users
+from harness.scenarios import Scenario, Step
+from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
+from harness.scenarios.roles import Roles, resolve
+
+log = logging.getLogger(__name__)
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+
+# The harness's load settings (how it produces load, not what the template says).
+CPU_MS = 10.0  # CPU milliseconds each /cpu request asks the task to burn
+CPU_RATE = 4.0  # requests per second per CPU user
+PING_RATE = 2.0  # requests per second per ping user
+ERROR_RATE = 2.0  # requests per second per error user
+CALIBRATION_REQUESTS = 30
+POLL = 5.0  # template seconds between checks of a phase's condition
+UTILIZATION_RANGE = (2.0, 98.0)  # percent: the loads a CPU phase may aim at
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    roles: Roles
+    t0: float
+    t1: float
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    timed_out: list[str] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    cost_ms: float = 0.0
+    load: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verdicts) and all(v["passed"] for v in self.verdicts) and not self.timed_out
+
+
+def target_utilization(spec: dict[str, Any], roles: Roles) -> float:
+    """Percent CPU a `{above|below: role, by: points}` load aims at, from the role's alarm threshold."""
+    role = spec.get("above") or spec.get("below")
+    sign = 1.0 if "above" in spec else -1.0
+    pct = roles.alarm(str(role)).threshold + sign * float(spec["by"])
+    lo, hi = UTILIZATION_RANGE
+    if not lo <= pct <= hi:
+        raise ConfigError(f"a CPU load {spec} aims at {pct:g}% utilization, outside {lo:g}..{hi:g}%")
+    return pct
+
+
+def budget(step: Step, roles: Roles, current_desired: int) -> float:
+    """How long (template seconds) a phase may take before it counts as timed out, from the stack's own
+    numbers: evaluation periods, cooldowns and health-check intervals."""
+    if step.hold:
+        if "cooldown" in step.hold:
+            return roles.cooldown(str(step.hold["cooldown"])) + EVALUATION_INTERVAL
+        alarm = roles.alarm(str(step.hold["evaluations"]))
+        return float(step.hold.get("count", 1)) * max(alarm.period * alarm.evaluation_periods, EVALUATION_INTERVAL)
+    assert step.until is not None
+    if "healthy" in step.until:
+        return 600.0
+    if "desired" in step.until:
+        steps = abs(quantity(step.until["desired"], roles) - current_desired) + 1
+        slowest = max((a.period * a.evaluation_periods for a in roles.alarms.values()), default=60)
+        cooldown = max(roles.cooldown("scale_out"), roles.cooldown("scale_in"))
+        return steps * (cooldown + slowest + 2 * EVALUATION_INTERVAL)
+    role = step.until.get("email") or step.until.get("scaled")
+    alarm = roles.alarm(str(role))
+    return 3 * alarm.period * alarm.evaluation_periods + cooldown_of(roles, str(role)) + 4 * EVALUATION_INTERVAL
+
+
+def cooldown_of(roles: Roles, role: str) -> float:
+    return roles.cooldown(role) if role in roles.policies else 0.0
+
+
+class ScenarioRunner:
+    def __init__(self, harness: Harness, scenario: Scenario, workdir: Path) -> None:
+        self.h = harness
+        self.scenario = scenario
+        self.workdir = workdir
+        assert harness.model is not None
+        self.roles = resolve(harness.model)
+        self.clock = harness.clock
+        self.locust: ControlledLocustProcess | None = None
+        self.cost_ms = CPU_MS
+        self._load: dict[str, Any] = {}
+        self._tasks_seen = 0
+
+    # -- observations -------------------------------------------------------------------------------
+    def _snapshot(self) -> Any:
+        return self.h.schedulers[0].snapshot()
+
+    def _events(self, kind: str, since: float) -> list[Event]:
+        return [e for e in self.h.timeline.events if e.kind == kind and e.time >= since]
+
+    def _condition(self, step: Step, since: float) -> bool:
+        until = step.until or {}
+        snap = self._snapshot()
+        if "healthy" in until:
+            want = snap.desired if until["healthy"] == "desired" else quantity(until["healthy"], self.roles)
+            return snap.healthy >= want and snap.running == want
+        if "desired" in until:
+            return snap.desired == quantity(until["desired"], self.roles)
+        if "email" in until:
+            name = self.roles.alarm(until["email"]).name
+            return any(str(e.data.get("subject", "")).startswith(f'{ALARM}: "{name}"')
+                       for e in self._events("mail", since))
+        name = self.roles.alarm(until["scaled"]).name
+        return any(e.data.get("alarm") == name for e in self._events("scaling", since))
+
+    # -- load -----------------------------------------------------------------------------------------
+    async def calibrate(self) -> float:
+        """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured."""
+        sched = self.h.schedulers[0]
+        task = sched.running_tasks()[0]
+        assert self.h.runtime is not None
+        url = f"http://127.0.0.1:{task.spec.host_port}/cpu?ms={CPU_MS}"
+
+        def measure() -> float:
+            before = self.h.runtime.usage(task).cpu_seconds  # type: ignore[union-attr]
+            for _ in range(CALIBRATION_REQUESTS):
+                with urllib.request.urlopen(url, timeout=30) as resp:
+                    resp.read()
+            after = self.h.runtime.usage(task).cpu_seconds  # type: ignore[union-attr]
+            return (after - before) * 1000.0 / CALIBRATION_REQUESTS
+
+        cost = await asyncio.to_thread(measure)
+        self.cost_ms = cost if cost > 0 else CPU_MS
+        return self.cost_ms
+
+    def _users_for(self, load: dict[str, Any]) -> dict[str, int]:
+        users = {"PingUser": int(load.get("ping", 0)), "ErrorUser": int(load.get("errors", 0)), "CpuUser": 0}
+        if load.get("cpu"):
+            snap = self._snapshot()
+            pct = target_utilization(load["cpu"], self.roles)
+            users["CpuUser"] = plan_users(pct / 100.0, max(snap.running, 1), snap.cpu_units, self.cost_ms, CPU_RATE)
+        return users
+
+    def _apply_load(self, load: dict[str, Any]) -> None:
+        assert self.locust is not None
+        self._load = load
+        self._tasks_seen = self._snapshot().running
+        users = self._users_for(load)
+        self.locust.set_load(users, spawn_rate=100.0, cpu_ms=CPU_MS,
+                             rate_per_user={"CpuUser": CPU_RATE, "PingUser": PING_RATE, "ErrorUser": ERROR_RATE})
+        self.h.timeline.emit(self.clock.now(), "load", users=users,
+                             target_cpu=target_utilization(load["cpu"], self.roles) if load.get("cpu") else None)
+
+    def _follow_tasks(self) -> None:
+        """Re-aim a CPU load when the number of running tasks changed (utilization is per reserved CPU)."""
+        if self._load.get("cpu") and self._snapshot().running != self._tasks_seen:
+            self._apply_load(self._load)
+
+    # -- faults ---------------------------------------------------------------------------------------
+    def _hang_tasks(self) -> list[int]:
+        """Freeze every running task (SIGSTOP): requests time out, health checks fail, ECS replaces them."""
+        pids = [t.pid for s in self.h.schedulers for t in s.running_tasks()]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        return pids
+
+    # -- the run --------------------------------------------------------------------------------------
+    async def run(self, say: Any = print) -> RunResult:
+        proxy = self.h.proxies[0]
+        t0 = self.clock.now()
+        result = RunResult(self.scenario, self.roles, t0, t0)
+        self.locust = ControlledLocustProcess(LOCUSTFILE, proxy.url(), self.workdir / "locust", cpu_ms=CPU_MS)
+        (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
+        self.locust.start()
+        try:
+            for step in self.scenario.steps:
+                await self._run_step(step, result, say)
+        finally:
+            await asyncio.to_thread(self.locust.stop)
+        result.t1 = self.clock.now()
+        result.cost_ms = self.cost_ms
+        try:
+            result.load = _load_dict(self.locust.stats())
+        except Exception as err:  # the report says what is missing rather than losing the run
+            result.load = {"error": str(err)}
+        result.verdicts = check_all(self.scenario.expect, self.h.timeline.events, self.roles, result.spans, t0)
+        for phase in result.timed_out:
+            result.verdicts.append({"name": f"phase {phase} reaches its condition", "expected": "within its budget",
+                                    "observed": "timed out", "passed": False})
+        return result
+
+    async def _run_step(self, step: Step, result: RunResult, say: Any) -> None:
+        start = self.clock.now()
+        self.h.timeline.emit(start, "phase", name=step.phase, action="start")
+        if step.set_desired:
+            n = quantity(step.set_desired, self.roles)
+            svc = self.roles.service
+            assert self.h.aws is not None
+            await asyncio.to_thread(self.h.aws.client("ecs").update_service, cluster=svc.cluster, service=svc.name,
+                                    desiredCount=n)
+            self.h.timeline.emit(self.clock.now(), "desired", old=self._snapshot().desired, new=n, policy="scenario")
+        if step.fault == "hang_tasks":
+            pids = self._hang_tasks()
+            self.h.timeline.emit(self.clock.now(), "fault", name="hang_tasks", pids=pids)
+        if self.cost_ms == CPU_MS and step.load.get("cpu"):
+            await self.calibrate()
+            say(f"load       one /cpu?ms={CPU_MS:g} request costs a task {self.cost_ms:.2f} ms of CPU (measured)")
+        self._apply_load(step.load)
+        deadline = start + budget(step, self.roles, self._snapshot().desired or 0)
+        while True:
+            await self.clock.sleep(POLL)
+            self._follow_tasks()
+            now = self.clock.now()
+            if step.until is not None and self._condition(step, start):
+                break
+            if now >= deadline:
+                if step.until is not None:
+                    result.timed_out.append(step.phase)
+                break
+        end = self.clock.now()
+        result.spans[step.phase] = (start, end)
+        self.h.timeline.emit(end, "phase", name=step.phase, action="end",
+                             timed_out=step.phase in result.timed_out)
+
+
+def _load_dict(stats: Any) -> dict[str, Any]:
+    def ep(e: Any) -> dict[str, Any]:
+        return {"name": e.name, "method": e.method, "requests": e.requests, "failures": e.failures, "rps": e.rps,
+                "p50_ms": e.p50_ms, "p95_ms": e.p95_ms, "p99_ms": e.p99_ms,
+                "statuses": {str(k): v for k, v in e.statuses.items()}}
+
+    return {"endpoints": [ep(e) for e in stats.endpoints.values()] if isinstance(stats.endpoints, dict)
+            else [ep(e) for e in stats.endpoints],
+            "total": ep(stats.total) if stats.total else None}
+
+
+def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str, Any]:
+    roles = result.roles
+    alarms = [{"name": a.name, "metric": a.metric_name, "namespace": a.namespace, "statistic": a.statistic,
+               "period": a.period, "evaluation_periods": a.evaluation_periods, "threshold": a.threshold,
+               "comparison_operator": a.comparison_operator, "role": roles.role_of(a.name)}
+              for a in (h.model.alarms if h.model else ())]
+    events = [{"time": e.time, "kind": e.kind, **e.data} for e in h.timeline.events]
+    emails = [{"time": e.time, "to": e.data.get("to", []), "subject": e.data.get("subject", ""),
+               "body": e.data.get("body", "")} for e in h.timeline.events if e.kind == "mail"]
+    return {
+        "scenario": result.scenario.name,
+        "description": result.scenario.description,
+        "template": str(h.options.template),
+        "time_scale": float(getattr(h.clock, "scale", 1.0)),
+        "cloud": h.cloud.endpoint if h.cloud else "",
+        "started": result.t0,
+        "ended": result.t1,
+        "wall_seconds": wall_seconds,
+        "template_seconds": result.t1 - result.t0,
+        "passed": result.passed,
+        "cpu_cost_ms": result.cost_ms,
+        "stack": {
+            "alarms": alarms,
+            "scalable_targets": [{"resource_id": roles.target.resource_id, "min_capacity": roles.min_capacity,
+                                  "max_capacity": roles.max_capacity}],
+            "policies": [{"name": p.name, "adjustment_type": p.adjustment_type, "cooldown": p.cooldown,
+                          "steps": [s.__dict__ for s in p.steps]} for p in (h.model.policies if h.model else ())],
+        },
+        "phases": [{"name": n, "start": s, "end": e} for n, (s, e) in result.spans.items()],
+        "events": events,
+        "verdicts": result.verdicts,
+        "emails": emails,
+        "load": result.load,
+        "python": sys.version.split()[0],
+    }
+
