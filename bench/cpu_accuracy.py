@@ -39,7 +39,8 @@ import boto3  # noqa: E402
 from harness.clock import ScaledClock  # noqa: E402
 from harness.cloudwatch.agent import UNITS_PER_VCPU, MetricsAgent  # noqa: E402
 from harness.ecs.process import ProcessRuntime  # noqa: E402
-from harness.ecs.runtime import TaskSpec, free_port  # noqa: E402
+from harness.ecs.runtime import TaskSpec  # noqa: E402
+from harness.net import free_port  # noqa: E402
 
 _seq = itertools.count()
 

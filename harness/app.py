@@ -30,7 +30,7 @@ from harness.elb.health import HealthChecker
 from harness.elb.proxy import LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime
 from harness.errors import DeployError
-from harness.events import Event, Timeline
+from harness.events import Timeline
 from harness.mailbox import Mailbox, SmtpSink
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery

@@ -17,7 +17,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.errors import CloudError
+from harness.net import port_in_use
 
 HEALTH_PATH = "/_localstack/health"
 # The CloudFormation resource types this cloud can create (read by harness.deploy before deploying).
@@ -52,20 +52,6 @@ START_TIMEOUT_S = 30.0  # wall seconds; moto's import dominates (about 2 s on a 
 _PR_SET_PDEATHSIG = 1
 
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something already listens on host:port (or the port cannot be bound)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 class EmbeddedCloud:

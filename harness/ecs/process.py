@@ -27,7 +27,8 @@ from typing import IO
 import psutil
 
 from harness.ecs.cgroup import CgroupManager, TaskCgroup
-from harness.ecs.runtime import LOOPBACK, RunningTask, TaskSpec, Usage, accepts_connections, port_in_use
+from harness.ecs.runtime import RunningTask, TaskSpec, Usage
+from harness.net import LOOPBACK, accepts_connections, port_in_use
 from harness.errors import TaskError
 
 log = logging.getLogger(__name__)

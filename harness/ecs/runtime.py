@@ -6,19 +6,16 @@ reservation (the denominator of the service's CPUUtilization) and the hard memor
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.errors import TaskError
 
 # The harness's choice, not AWS's: an EC2-launch task with no CPU reservation at task or container
 # level gets no CPU share and AWS does not document its CPUUtilization. 256 units (0.25 vCPU) lets
 # a few tasks share this 2-core machine and keeps the ratio meaningful. Overridable everywhere.
 DEFAULT_CPU_UNITS = 256
-LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -127,30 +124,4 @@ def _as_int(value: object) -> int | None:
         return None
 
 
-def port_in_use(port: int, host: str = LOOPBACK) -> bool:
-    """True when something listens on host:port (bound as servers bind, with SO_REUSEADDR)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
-
-def accepts_connections(port: int, host: str = LOOPBACK) -> bool:
-    """One non-blocking-fast loopback connect: refused at once when nobody listens."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(avoid: Sequence[int] = (), host: str = LOOPBACK) -> int:
-    """A port nobody listens on, not in `avoid` (ports already handed to tasks that may not listen yet)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((host, 0))
-            port = int(s.getsockname()[1])
-        if port not in avoid:
-            return port
-    raise TaskError(f"no free port on {host} after 50 tries")

@@ -23,14 +23,13 @@ from typing import Any, Protocol, TypeVar
 from harness.clock import Clock
 from harness.ecs.runtime import (
     DEFAULT_CPU_UNITS,
-    LOOPBACK,
     RunningTask,
     TaskRuntime,
     TaskSpec,
     cpu_reservation,
-    free_port,
     memory_limit,
 )
+from harness.net import LOOPBACK, free_port
 from harness.errors import TaskError
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ import pytest
 
 from harness.ecs.cgroup import CgroupManager
 from harness.ecs.process import ProcessRuntime
-from harness.ecs.runtime import TaskSpec, free_port
+from harness.ecs.runtime import TaskSpec
+from harness.net import free_port
 from harness.errors import TaskError
 
 pytestmark = pytest.mark.timeout(60)
@@ -104,7 +105,8 @@ def test_tasks_die_with_the_harness(tmp_path: Path) -> None:
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from harness.ecs.process import ProcessRuntime
-        from harness.ecs.runtime import TaskSpec, free_port
+        from harness.ecs.runtime import TaskSpec
+        from harness.net import free_port
         rt = ProcessRuntime(log_dir=__import__('pathlib').Path({str(tmp_path)!r}), enforce_quota=False)
         t = rt.start(TaskSpec('orphan', 'svc', 'main', 'img', free_port()))
         rt.wait_ready(t, 15)
