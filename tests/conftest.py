@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import EmbeddedCloud, free_port
+from harness.cloud.server import EmbeddedCloud
+from harness.net import free_port
 from harness.deploy import Deployment, deploy, teardown
 from harness.stack import StackModel, read_stack
 

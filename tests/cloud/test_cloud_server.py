@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import HEALTH_PATH, RESOURCE_TYPES_PATH, EmbeddedCloud, free_port
+from harness.cloud.server import HEALTH_PATH, RESOURCE_TYPES_PATH, EmbeddedCloud
+from harness.net import free_port
 from harness.errors import CloudError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,7 +99,8 @@ def test_killing_the_parent_kills_the_moto_child(tmp_path: Path) -> None:
         f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
-        from harness.cloud.server import EmbeddedCloud, free_port
+        from harness.cloud.server import EmbeddedCloud
+        from harness.net import free_port
         cloud = EmbeddedCloud(port=free_port())
         cloud.start()
         print(cloud.pid, flush=True)
