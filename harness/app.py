@@ -77,6 +77,10 @@ class Harness:
     scaler: ScalingExecutor | None = None
     sns: SnsDelivery | None = None
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    t0: float = 0.0  # template time the harness was built at: the origin of every "+mm:ss" it shows
+
+    def __post_init__(self) -> None:
+        self.t0 = self.clock.now()
 
     @contextlib.asynccontextmanager
     async def running(self) -> Any:

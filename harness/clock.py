@@ -17,6 +17,10 @@ import time
 from typing import Protocol
 
 
+# The shortest real time a task is given to answer, whatever the time scale (see ScaledClock.budget).
+LATENCY_FLOOR = 1.0
+
+
 class Clock(Protocol):
     """Template time. `now()` is epoch seconds; `sleep()` and `wall()` take template seconds."""
 
@@ -26,6 +30,10 @@ class Clock(Protocol):
 
     def wall(self, seconds: float) -> float:
         """How many wall seconds `seconds` of template time last (for socket timeouts)."""
+        ...
+
+    def budget(self, seconds: float) -> float:
+        """A latency limit of the template (health-check timeout, idle timeout) as template seconds to wait."""
         ...
 
 
@@ -48,6 +56,14 @@ class ScaledClock:
     def wall(self, seconds: float) -> float:
         return seconds / self.scale
 
+    def budget(self, seconds: float) -> float:
+        """Time scaling compresses waiting, not the app: a task answers in real time. So a latency limit
+        (say a 10 s health-check timeout) is scaled like any period, but never below LATENCY_FLOOR wall
+        seconds, nor above the limit itself taken as real seconds; otherwise at 30x a 5 s timeout would
+        give a task 0.17 s, and a response AWS finds fast would fail here."""
+        wall = min(seconds, max(seconds / self.scale, LATENCY_FLOOR))
+        return wall * self.scale
+
 
 class ManualClock:
     """Virtual time that moves only through `advance()` / `run_until()`.
@@ -66,6 +82,9 @@ class ManualClock:
 
     def wall(self, seconds: float) -> float:
         return 0.0
+
+    def budget(self, seconds: float) -> float:
+        return seconds
 
     async def sleep(self, seconds: float) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -30,6 +30,7 @@ from harness.errors import ConfigError, DeployError, ParameterError, TemplateErr
 DEFAULT_IMAGE = "harness/sample-app:latest"
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 # Parent stacks: template parameter -> (stack name, template file next to the service template).
+HARNESS_INFRA = Path(__file__).resolve().parent.parent / "infrastructure"
 PARENT_STACKS: tuple[tuple[str, str, str], ...] = (
     ("ParentVPCStack", "vpc", "vpc.yml"),
     ("ParentClusterStack", "cluster", "cluster.yml"),
@@ -401,8 +402,9 @@ def deploy(aws: Aws, template: Path, params: dict[str, str], *, stack_name: str 
     for param, default_stack, filename in PARENT_STACKS:
         if param in declared and param not in given:
             given[param] = default_stack
-            parent_path = template.parent / filename
-            if not parent_path.exists():
+            # The template's own parent next to it, else the harness's (infrastructure/ of this repo).
+            parent_path = next((p for p in (template.parent / filename, HARNESS_INFRA / filename) if p.exists()), None)
+            if parent_path is None:
                 raise TemplateError(
                     f"template {template} needs parameter {param}; pass {param}=<stack> or put {filename} next to it"
                 )

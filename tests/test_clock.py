@@ -56,3 +56,18 @@ def test_scaled_clock_runs_faster_than_wall_time() -> None:
 def test_scaled_clock_rejects_non_positive_scale(scale: float) -> None:
     with pytest.raises(ValueError, match="time scale"):
         ScaledClock(scale=scale)
+
+
+@pytest.mark.parametrize("scale, limit, wall", [
+    (30.0, 10.0, 1.0),   # 10/30 = 0.33 s would be shorter than the floor
+    (30.0, 60.0, 2.0),   # scaled as any period once above the floor
+    (2.0, 0.5, 0.5),     # never longer than the limit itself as real seconds
+    (1.0, 5.0, 5.0),
+])
+def test_a_latency_limit_is_scaled_but_floored(scale: float, limit: float, wall: float) -> None:
+    clock = ScaledClock(scale=scale)
+    assert clock.wall(clock.budget(limit)) == pytest.approx(wall)
+
+
+def test_manual_clock_keeps_latency_limits_exact() -> None:
+    assert ManualClock().budget(10.0) == 10.0

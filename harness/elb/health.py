@@ -145,7 +145,7 @@ class HealthChecker:
         hc = self.group.config.health
         targets = [t for t in self.group.targets()
                    if t.state not in (TargetState.DRAINING, TargetState.UNUSED)]
-        results = await asyncio.gather(*(self._timed_probe(t, hc.timeout) for t in targets))
+        results = await asyncio.gather(*(self._timed_probe(t, self.clock.budget(hc.timeout)) for t in targets))
         for target, result in zip(targets, results):
             if self.group.get(target.id) is not target:
                 continue  # deregistered or replaced while probing

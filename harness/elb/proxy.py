@@ -205,7 +205,7 @@ class LoadBalancerProxy:
     # -- client side ------------------------------------------------------------------------------
     def _idle_wall(self) -> float | None:
         # ManualClock maps every template duration to 0 wall seconds: no socket timeout then.
-        wall = self.clock.wall(self.idle_timeout)
+        wall = self.clock.wall(self.clock.budget(self.idle_timeout))
         return wall if wall > 0 else None
 
     async def _serve_client(self, listener_port: int, group: TargetGroupRuntime,

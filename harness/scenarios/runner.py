@@ -187,7 +187,7 @@ class ScenarioRunner:
     # -- the run --------------------------------------------------------------------------------------
     async def run(self, say: Any = print) -> RunResult:
         proxy = self.h.proxies[0]
-        t0 = self.clock.now()
+        t0 = self.h.t0
         result = RunResult(self.scenario, self.roles, t0, t0)
         self.locust = ControlledLocustProcess(LOCUSTFILE, proxy.url(), self.workdir / "locust", cpu_ms=CPU_MS)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)

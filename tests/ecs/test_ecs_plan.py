@@ -142,7 +142,7 @@ def test_memory_limit(td: TD, expected: int | None) -> None:
     assert memory_limit(td) == expected
 
 
-@pytest.mark.parametrize("units, quota", [(1024, 100_000), (256, 25_000), (1536, 150_000), (2, 1_000)])
+@pytest.mark.parametrize("units, quota", [(1024, 10_000), (256, 2_500), (1536, 15_000), (2, 1_000)])
 def test_cpu_quota_like_docker_cpus(units: int, quota: int) -> None:
     assert cpu_quota_us(units) == quota
 

@@ -1,0 +1,113 @@
+"""pytest fixtures for a user's own tests: a deployed, served stack on the embedded cloud.
+
+Installed with the package (entry point `pytest11`), so any test can ask for `harness_stack`:
+
+    def test_factorial(harness_stack):
+        assert urllib.request.urlopen(harness_stack.url + "/5").read() == b"120"
+
+    @pytest.mark.harness_stack(template="infra/other.yml", params={"DesiredCount": "3"}, time_scale=60)
+    def test_other(harness_stack): ...
+
+The stack runs in a background thread with its own event loop and clock; the fixture tears it all
+down (tasks, load balancer, cloud, mail sink) when the test ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.app import Harness, Options
+from harness.clock import ScaledClock
+from harness.cloud.clients import Aws
+from harness.errors import HarnessError
+from harness.events import Timeline
+from harness.mailbox import Mailbox
+from harness.net import free_port
+from harness.stack import StackModel
+
+REPO_TEMPLATE = Path(__file__).resolve().parent.parent / "infrastructure" / "ecs.yml"
+START_TIMEOUT = 120.0  # wall seconds for deploy and healthy targets
+
+
+@dataclass
+class StackHandle:
+    url: str  # the load balancer's first listener
+    aws: Aws  # boto3 clients bound to the embedded cloud (fake credentials)
+    mailbox: Mailbox
+    timeline: Timeline
+    model: StackModel
+    harness: Harness
+
+    def healthy(self) -> int:
+        return sum(s.snapshot().healthy for s in self.harness.schedulers)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "harness_stack(template=None, params=None, time_scale=30): how `harness_stack` deploys"
+    )
+
+
+class _Runner(threading.Thread):
+    def __init__(self, harness: Harness) -> None:
+        super().__init__(name="harness_stack", daemon=True)
+        self.harness = harness
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        try:
+            async with self.harness.running():
+                await self._wait_healthy()
+                self.ready.set()
+                await self._stopping.wait()
+        except BaseException as err:  # reported to the test thread
+            self.error = err
+        finally:
+            self.ready.set()
+
+    async def _wait_healthy(self) -> None:
+        while not all(s.snapshot().desired and s.snapshot().healthy >= (s.snapshot().desired or 0)
+                      for s in self.harness.schedulers):
+            await self.harness.clock.sleep(1.0)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self.join(timeout=60)
+
+
+@pytest.fixture
+def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
+    marker = request.node.get_closest_marker("harness_stack")
+    kw: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    template = Path(kw.get("template") or REPO_TEMPLATE).resolve()
+    home = tmp_path_factory.mktemp("harness")
+    options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port())
+    harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
+    runner = _Runner(harness)
+    runner.start()
+    try:
+        if not runner.ready.wait(START_TIMEOUT):
+            raise HarnessError(f"harness_stack: {template} was not serving after {START_TIMEOUT:g} s")
+        if runner.error is not None:
+            raise runner.error
+        assert harness.aws and harness.mailbox is not None and harness.model and harness.proxies
+        yield StackHandle(url=harness.proxies[0].url(), aws=harness.aws, mailbox=harness.mailbox,
+                          timeline=harness.timeline, model=harness.model, harness=harness)
+    finally:
+        runner.stop()

@@ -1,0 +1,39 @@
+"""The `harness_stack` fixture, as a user's own test suite sees it (a separate pytest run)."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TEST = '''
+import urllib.request
+
+import pytest
+
+
+def test_served_through_the_load_balancer(harness_stack):
+    assert urllib.request.urlopen(harness_stack.url + "/5", timeout=10).read() == b"120"
+    assert harness_stack.healthy() == harness_stack.model.services[0].desired_count
+    alarms = harness_stack.aws.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert len(alarms) == len(harness_stack.model.alarms) == 5
+    assert harness_stack.mailbox.folder.is_dir()
+
+
+@pytest.mark.harness_stack(params={"DesiredCount": "3", "MaxCapacity": "5"})
+def test_marker_parameters(harness_stack):
+    assert harness_stack.model.services[0].desired_count == 3
+    assert harness_stack.healthy() == 3
+'''
+
+
+def test_a_users_suite_gets_a_served_stack_and_nothing_is_left(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TEST)
+    before = {p.pid for p in psutil.process_iter()}
+    result = pytester.runpytest_subprocess("-q")  # the plugin comes through its pytest11 entry point
+    result.assert_outcomes(passed=2)
+    leftovers = [p for p in psutil.process_iter(["cmdline"])
+                 if p.pid not in before and any("sample_app" in c or "harness.cloud.server" in c
+                                                 for c in (p.info["cmdline"] or []))]
+    assert leftovers == []
