@@ -235,4 +235,9 @@ class Harness:
             cpu_quota=self.runtime.quota_reason or "enforced",
             child_pids=child_pids,
             services=services,
+            scaling_activities=[
+                {"time": a.start_time, "description": a.description, "cause": a.cause, "status": a.status_code,
+                 "resource_id": a.resource_id}
+                for a in (self.scaler.activities() if self.scaler else [])
+            ],
         )

@@ -226,6 +226,8 @@ def cmd_status(args: argparse.Namespace, folder: Path) -> int:
         print(f"service        {s['name']}: desired {s['desired']}, running {s['running']}, healthy {s['healthy']}")
     for a in report["alarms"]:
         print(f"alarm          {a['name']}: {a['state']} (threshold {a['threshold']:g})")
+    for act in report["scaling_activities"]:
+        print(f"scaling        {act['description']} ({act['cause']}; {act['status']})")
     return 0
 
 
@@ -257,6 +259,7 @@ def _status_report(running: state.RunState) -> dict[str, Any]:
         "cpu_quota": running.cpu_quota,
         "services": services,
         "alarms": alarms,
+        "scaling_activities": running.scaling_activities,
     }
 
 

@@ -35,6 +35,7 @@ class RunState:
     child_pids: list[int] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     load_balancers: list[dict[str, Any]] = field(default_factory=list)
+    scaling_activities: list[dict[str, Any]] = field(default_factory=list)
 
 
 def write(folder: Path, state: RunState) -> None:

@@ -1,0 +1,92 @@
+"""The full story's time to verdict, and its fidelity across time scales.
+
+Runs `harness run full-story` (subprocesses, fresh homes, free ports) at the default time scale and
+at a low one, then prints:
+- wall seconds to verdict, the template time covered, and the ratio (real AWS needs the template time);
+- the sequence of alarm transitions and scaling activities of each run, and whether they match.
+Prints figures; asserts nothing. Goals: under 90 s wall, at least 20x faster than real time, and the
+same sequence at both scales.
+
+    python3 bench/story.py [--scales 30 10] [--scenario full-story]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(scenario: str, scale: float, extra: list[str]) -> tuple[float, dict[str, Any], int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "--home", f"{tmp}/home", "run", scenario, "--time-scale", str(scale),
+             "--cloud-port", str(free_port()), "--report-dir", f"{tmp}/report", *extra],
+            cwd=REPO, capture_output=True, text=True, timeout=1800,
+        )
+        wall = time.monotonic() - t0
+        report = json.loads(Path(f"{tmp}/report/report.json").read_text())
+        return wall, report, proc.returncode
+
+
+def sequence(report: dict[str, Any]) -> list[str]:
+    """What happened, in order, without times: alarm transitions (by logical role or name) and scaling."""
+    roles = {a["name"]: a.get("role") or a["name"] for a in report["stack"]["alarms"]}
+    out = []
+    for e in report["events"]:
+        if e["kind"] == "alarm":
+            out.append(f"alarm {roles.get(e['name'], e['name'])}: {e['old']} -> {e['new']}")
+        elif e["kind"] == "scaling":
+            out.append(f"scaling {e['description']}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[30.0, 10.0])
+    parser.add_argument("--scenario", default="full-story")
+    parser.add_argument("extra", nargs="*", help="more `harness run` options, e.g. --runtime docker")
+    args = parser.parse_args()
+    results = []
+    for scale in args.scales:
+        wall, report, code = run(args.scenario, scale, args.extra)
+        results.append((scale, wall, report, code))
+        ratio = report["template_seconds"] / wall
+        failed = [v["name"] for v in report["verdicts"] if not v["passed"]]
+        print(f"time scale {scale:>5g}x: verdict {'PASS' if code == 0 else 'FAIL'} in {wall:6.1f} s wall for "
+              f"{report['template_seconds']:6.0f} s of template time ({ratio:5.1f}x faster than real time)"
+              + (f"; failed: {failed}" if failed else ""))
+    print()
+    seqs = [sequence(r[2]) for r in results]
+    for (scale, *_), seq in zip(results, seqs):
+        print(f"sequence at {scale:g}x ({len(seq)} events):")
+        for line in seq:
+            print(f"    {line}")
+    same = all(s == seqs[0] for s in seqs)
+    print(f"\nsequences {'MATCH' if same else 'DIFFER'} across time scales {', '.join(f'{s:g}x' for s in args.scales)}")
+    if not same:
+        for i, lines in enumerate(zip(*seqs)):
+            if len(set(lines)) > 1:
+                print(f"first difference at event {i + 1}: " + " | ".join(lines))
+                break
+        else:
+            print("one sequence is a prefix of the other: lengths " + ", ".join(str(len(s)) for s in seqs))
+
+
+if __name__ == "__main__":
+    main()
