@@ -52,6 +52,8 @@ class Options:
     stack_name: str = "ecs"
     default_cpu_units: int = 256
     enforce_quota: bool = True
+    runtime: str = "process"  # "process" or "docker"
+    cloud: str = "embedded"  # "embedded", "localstack", or the URL of a LocalStack already running
 
 
 @dataclass
@@ -61,7 +63,7 @@ class Harness:
     options: Options
     clock: Clock
     say: Callable[[str], None] = print
-    cloud: EmbeddedCloud | None = None
+    cloud: Any = None  # EmbeddedCloud, or a LocalStack (harness.cloud.localstack)
     aws: Aws | None = None
     deployment: Deployment | None = None
     model: StackModel | None = None
@@ -70,7 +72,7 @@ class Harness:
     proxies: list[LoadBalancerProxy] = field(default_factory=list)
     groups: dict[str, TargetGroupRuntime] = field(default_factory=dict)
     schedulers: list[ServiceScheduler] = field(default_factory=list)
-    runtime: ProcessRuntime | None = None
+    runtime: Any = None  # ProcessRuntime or DockerRuntime: the TaskRuntime protocol
     timeline: Timeline = field(default_factory=Timeline)
     agent: MetricsAgent | None = None
     evaluator: AlarmEvaluator | None = None
@@ -91,11 +93,17 @@ class Harness:
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
-        self.cloud = EmbeddedCloud(port=opts.cloud_port)
+        self.cloud, what = self._make_cloud()
         await asyncio.to_thread(self.cloud.start)
         stack.callback(self.cloud.stop)
         self.aws = Aws(self.cloud.endpoint)
-        self.say(f"cloud      {self.cloud.endpoint} (embedded moto, fake credentials)")
+        self.say(f"cloud      {self.cloud.endpoint} ({what}, fake credentials)")
+        if opts.cloud != "embedded":
+            from harness.cloud.probe import probe
+
+            report = await asyncio.to_thread(probe, self.aws, opts.template)
+            self.say(report.table())
+            report.raise_if_missing()
 
         self.mailbox = Mailbox(opts.home / "mailbox")
         self.sink = SmtpSink(self.mailbox)
@@ -123,7 +131,7 @@ class Harness:
             for l in lb.listeners:
                 self.say(f"load bal.  {proxy.url(l.port)}  ({lb.name}, listener {l.protocol} :{l.port})")
 
-        self.runtime = ProcessRuntime(log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
+        self.runtime = await self._make_runtime()
         stack.callback(self.runtime.close)
         for svc in self.model.services:
             if not svc.load_balancers:
@@ -144,6 +152,29 @@ class Harness:
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
         self._start_control_loops()
+
+    def _make_cloud(self) -> tuple[Any, str]:
+        opts = self.options
+        if opts.cloud == "embedded":
+            return EmbeddedCloud(port=opts.cloud_port), "embedded moto"
+        from harness.cloud.localstack import ExternalCloud, LocalStackCloud
+
+        if opts.cloud == "localstack":
+            return LocalStackCloud(port=opts.cloud_port), "LocalStack on this machine, with the harness extension"
+        return ExternalCloud(opts.cloud), "LocalStack at that URL"
+
+    async def _make_runtime(self) -> Any:
+        opts = self.options
+        if opts.runtime == "process":
+            return ProcessRuntime(log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
+        from harness.ecs.docker import DockerRuntime
+        from harness.image import ensure_image
+
+        assert self.model is not None
+        image = await asyncio.to_thread(ensure_image, self.model.services[0].task_definition.containers[0].image,
+                                        self.say)
+        self.say(f"image      {image}")
+        return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
 
     def _start_control_loops(self) -> None:
         """Metrics in, alarms evaluated, actions out: the loop the template's alarms and policies describe."""

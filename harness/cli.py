@@ -64,6 +64,10 @@ def _stack_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
                      help="CPU units reserved per task when the task definition reserves none (default 256)")
     cmd.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
+    cmd.add_argument("--runtime", choices=("process", "docker"), default="process",
+                     help="tasks as child processes (default) or as Docker containers of sample_app/Dockerfile")
+    cmd.add_argument("--cloud", default="embedded", metavar="embedded|localstack|URL",
+                     help="the AWS endpoint: embedded moto (default), a LocalStack started here, or a LocalStack's URL")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,12 +118,19 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
         raise ConfigError(f"--time-scale must be > 0, got {args.time_scale}")
     options = Options(template=template, params=parse_params(args.param), home=folder,
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
-                      default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota)
+                      default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
+                      runtime=args.runtime, cloud=_cloud_choice(args.cloud))
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
     _print_timeline(harness)
     _say(f"harness {args.command}: {template.name}, time scale {args.time_scale:g}x "
          f"(one wall second = {args.time_scale:g} template seconds)")
     return harness
+
+
+def _cloud_choice(value: str) -> str:
+    if value in ("embedded", "localstack") or value.startswith(("http://", "https://")):
+        return value
+    raise ConfigError(f"--cloud {value!r}: give embedded, localstack, or a URL such as http://127.0.0.1:4566")
 
 
 def cmd_up(args: argparse.Namespace, folder: Path) -> int:
