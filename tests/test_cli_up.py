@@ -127,6 +127,16 @@ def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up)
     # The evaluator is running, so states move (the initial INSUFFICIENT_DATA is checked by the deploy tests).
     assert {a["state"] for a in alarms.values()} <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
 
+    # The SNS email subscription's confirmation landed in the mailbox, as AWS mails it first.
+    deadline = time.monotonic() + UP_TIMEOUT
+    while "Subscription Confirmation" not in (mail := harness("mail", home=up.home)).stdout:
+        assert time.monotonic() < deadline, mail.stdout
+        time.sleep(0.2)
+    assert "admin@example.com" in mail.stdout
+    msg_id = mail.stdout.split()[0]
+    shown = harness("mail", msg_id, home=up.home)
+    assert shown.returncode == 0 and "SubscribeURL" not in shown.stderr and "Subject:" in shown.stdout
+
     children = up.descendants()
     assert len(children) >= 3  # the cloud and two tasks at least
     up.proc.send_signal(signal.SIGINT)
