@@ -31,6 +31,7 @@ from harness.elb.proxy import LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime
 from harness.errors import DeployError
 from harness.events import Timeline
+from harness.logs import LogShipper
 from harness.mailbox import Mailbox, SmtpSink
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # The harness's own cadences, in template seconds (not the template's numbers: those are read back).
 SCHEDULER_TICK = 5.0  # how often the scheduler reads the desired count and reconciles
 SAMPLE_INTERVAL = 10.0  # how often the metrics agent samples (ECS publishes from several samples a minute)
+LOG_INTERVAL = 5.0  # how often task output is shipped to CloudWatch Logs (as Docker's awslogs driver does)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Harness:
     evaluator: AlarmEvaluator | None = None
     scaler: ScalingExecutor | None = None
     sns: SnsDelivery | None = None
+    logs: LogShipper | None = None
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
     t0: float = 0.0  # template time the harness was built at: the origin of every "+mm:ss" it shows
 
@@ -133,6 +136,8 @@ class Harness:
 
         self.runtime = await self._make_runtime()
         stack.callback(self.runtime.close)
+        self.logs = LogShipper(self.aws.client("logs"), self.clock, interval=LOG_INTERVAL)
+        stack.push_async_callback(self._close_logs, asyncio.create_task(self.logs.run(), name="log shipper"))
         for svc in self.model.services:
             if not svc.load_balancers:
                 raise DeployError(f"service {svc.name} has no load balancer; the harness serves services behind one",
@@ -143,6 +148,7 @@ class Harness:
                 tick=SCHEDULER_TICK, default_cpu_units=opts.default_cpu_units,
             )
             sched.listeners.append(self._task_event)
+            sched.listeners.append(lambda ev, sched=sched: self._ship_logs(sched, ev))
             self.schedulers.append(sched)
             stack.push_async_callback(sched.shutdown)
             self._loops.append(asyncio.create_task(sched.run(), name=f"scheduler {svc.name}"))
@@ -235,8 +241,28 @@ class Harness:
         self.timeline.emit(self.clock.now(), "target", target=target.id, old=old.value, new=new.value,
                            reason=target.reason or "")
 
+    def _ship_logs(self, sched: ServiceScheduler, event: Any) -> None:
+        """awslogs: a running task's output goes to <group>/<prefix>/<container>/<task id>."""
+        container = sched.container
+        if self.logs is None or not container.log_group:
+            return
+        if event.kind == "running":
+            task = next((t for t in sched.running_tasks() if t.task_id == event.task_id), None)
+            if task is not None:
+                self.logs.add(task, container.log_group, container.log_stream_prefix, container.name)
+        elif event.kind in ("stopped", "start-failed"):
+            self.logs.remove(event.task_id)
+
     def _task_event(self, event: Any) -> None:
         self.timeline.emit(self.clock.now(), "task", task_id=event.task_id, action=event.kind, reason=event.reason or "")
+
+    async def _close_logs(self, loop: asyncio.Task[None]) -> None:
+        """Stop tailing, then ship what the stopped tasks wrote last."""
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        if self.logs is not None:
+            await self.logs.close()
 
     async def _cancel_loops(self) -> None:
         for task in self._loops:

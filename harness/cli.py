@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from harness import state
 from harness.errors import ConfigError, HarnessError
 
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     mail = sub.add_parser("mail", help="list the mailbox, or show one message")
     mail.add_argument("id", nargs="?", help="a message id (or a unique prefix) to show whole")
+
+    logs = sub.add_parser("logs", help="the tasks' output, from CloudWatch Logs (as the awslogs driver ships it)")
+    logs.add_argument("--task", help="only this task (its id or a prefix of it)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
 
     st = sub.add_parser("status", help="what a running `harness up` serves, and its alarms")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -83,10 +89,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_status(args, folder)
         if args.command == "mail":
             return cmd_mail(args, folder)
+        if args.command == "logs":
+            return cmd_logs(args, folder)
         return cmd_down(folder)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return err.exit_code
+    except (BotoCoreError, ClientError) as err:
+        print(f"harness: error: the AWS endpoint failed: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("harness: interrupted; everything it started is stopped", file=sys.stderr)
         return 130
@@ -272,6 +283,45 @@ def _status_report(running: state.RunState) -> dict[str, Any]:
         "alarms": alarms,
         "scaling_activities": running.scaling_activities,
     }
+
+
+def cmd_logs(args: argparse.Namespace, folder: Path) -> int:
+    from harness.cloud.clients import Aws
+    from harness.logs import follow, read_logs
+    from harness.stack import read_stack
+
+    running = state.read(folder)
+    if running is None:
+        print(f"no harness is up (home {folder}); logs live in its cloud, which stops with it")
+        return 3
+    aws = Aws(running.cloud_endpoint)
+    containers = [c for s in read_stack(aws, running.stack).services for c in s.task_definition.containers
+                  if c.log_group]
+    if not containers:
+        raise ConfigError(f"no container of stack {running.stack} logs with awslogs")
+    client = aws.client("logs")
+
+    def show(line: Any) -> None:
+        stream_task = line.stream.rsplit("/", 1)[-1]
+        if not args.task or stream_task.startswith(args.task):
+            print(f"{line.stream}  {line.message}", flush=True)
+
+    if not args.follow:
+        for c in containers:
+            for line in read_logs(client, c.log_group, c.log_stream_prefix):
+                show(line)
+        return 0
+
+    async def tail() -> None:
+        from harness.clock import ScaledClock
+
+        c = containers[0]
+        async for line in follow(client, ScaledClock(1.0), c.log_group, c.log_stream_prefix, poll=1.0):
+            show(line)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(tail())
+    return 0
 
 
 def cmd_mail(args: argparse.Namespace, folder: Path) -> int:

@@ -116,6 +116,12 @@ def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up)
     report = wait_healthy(up.home, 2)
 
     assert get(f"{lb_url}/5") == (200, "120")
+    # awslogs: the task's own log line for that request reaches CloudWatch Logs, in its task's stream.
+    deadline = time.monotonic() + UP_TIMEOUT
+    while "GET /5 200" not in (logs := harness("logs", home=up.home)).stdout:
+        assert time.monotonic() < deadline, logs.stdout[-2000:] + logs.stderr
+        time.sleep(0.2)
+    assert any(line.startswith("ecs/main/") and "GET /5 200" in line for line in logs.stdout.splitlines())
     assert report["load_balancer_url"] == lb_url
     assert str(report["cloud_endpoint"]).startswith("http://127.0.0.1:")
     assert report["mailbox"] == str(up.home / "mailbox")
