@@ -45,10 +45,16 @@ def run(scenario: str, scale: float, extra: list[str]) -> tuple[float, dict[str,
 
 
 def sequence(report: dict[str, Any]) -> list[str]:
-    """What happened, in order, without times: alarm transitions (by logical role or name) and scaling."""
+    """What happened, in order, without times: alarm transitions (by role) and scaling activities, from
+    the first load phase on (the idle minutes before it depend on how long deploy takes in template
+    time, which the time scale changes)."""
     roles = {a["name"]: a.get("role") or a["name"] for a in report["stack"]["alarms"]}
+    phases = report.get("phases") or []
+    since = phases[1]["start"] if len(phases) > 1 else float("-inf")
     out = []
     for e in report["events"]:
+        if e["time"] < since:
+            continue
         if e["kind"] == "alarm":
             out.append(f"alarm {roles.get(e['name'], e['name'])}: {e['old']} -> {e['new']}")
         elif e["kind"] == "scaling":
