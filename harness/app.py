@@ -162,7 +162,7 @@ class Harness:
     def _make_cloud(self) -> tuple[Any, str]:
         opts = self.options
         if opts.cloud == "embedded":
-            return EmbeddedCloud(port=opts.cloud_port), "embedded moto"
+            return EmbeddedCloud(port=opts.cloud_port, time_origin=getattr(self.clock, "origin", None)), "embedded moto"
         from harness.cloud.localstack import ExternalCloud, LocalStackCloud
 
         if opts.cloud == "localstack":

@@ -50,6 +50,12 @@ class ScaledClock:
     def now(self) -> float:
         return self._epoch0 + (time.monotonic() - self._mono0) * self.scale
 
+    @property
+    def origin(self) -> tuple[float, float]:
+        """(real epoch seconds at which template time equals real time, scale): enough for another
+        process (the embedded cloud) to keep the same template time from its own wall clock."""
+        return self._epoch0, self.scale
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.scale)
 

@@ -8,6 +8,10 @@ embedded cloud (the child process) rather than worked around by every client.
 - GetMetricStatistics returns one datapoint per period *starting at StartTime* (moto starts its
   periods at the first datapoint found).
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+- "Now" is template time. Under a time scale the harness's timestamps run ahead of the wall clock;
+  CloudWatch Logs refuses events more than 2 hours ahead of *its* now, and alarm state timestamps
+  should read in the same time as the datapoints, so the cloud's CloudWatch and Logs clocks follow
+  the harness's clock (`use_template_time`).
 """
 
 from __future__ import annotations
@@ -69,3 +73,19 @@ def apply() -> None:
         return out
 
     CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+
+
+def use_template_time(origin: float, scale: float) -> None:
+    """Make moto's CloudWatch and CloudWatch Logs read template time: origin + (real - origin) * scale."""
+    import time
+    from datetime import datetime, timezone
+
+    import moto.cloudwatch.models as cw_models
+    import moto.logs.models as logs_models
+
+    def template_utcnow() -> datetime:
+        now = origin + (time.time() - origin) * scale
+        return datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None)
+
+    cw_models.utcnow = template_utcnow  # type: ignore[attr-defined]
+    logs_models.utcnow = template_utcnow  # type: ignore[attr-defined]

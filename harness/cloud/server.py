@@ -57,11 +57,14 @@ _PR_SET_PDEATHSIG = 1
 class EmbeddedCloud:
     """moto on `host:port` in a child process. `with EmbeddedCloud() as cloud: cloud.endpoint`."""
 
-    def __init__(self, port: int = 4566, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 4566, host: str = "127.0.0.1", *,
+                 time_origin: tuple[float, float] | None = None) -> None:
+        """`time_origin` (from `ScaledClock.origin`) makes the cloud's CloudWatch and Logs keep template time."""
         if host != "127.0.0.1":
             raise CloudError(f"the embedded cloud binds 127.0.0.1 only, not {host}")
         self.host = host
         self.port = port
+        self.time_origin = time_origin
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr_path: Path | None = None
 
@@ -101,6 +104,8 @@ class EmbeddedCloud:
                 self.host,
                 "--parent-pid",
                 str(os.getpid()),
+                *(["--time-origin", repr(self.time_origin[0]), "--time-scale", repr(self.time_origin[1])]
+                  if self.time_origin else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -230,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--parent-pid", type=int, default=0)
+    parser.add_argument("--time-origin", type=float, default=None, help="real epoch at which template time is real time")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="template seconds per real second")
     args = parser.parse_args(argv)
     if args.host != "127.0.0.1":
         parser.error("the embedded cloud binds 127.0.0.1 only")
@@ -246,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
 
     cfn_models.register()
     cloudwatch_fixes.apply()
+    if args.time_origin is not None:
+        cloudwatch_fixes.use_template_time(args.time_origin, args.time_scale)
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

@@ -29,3 +29,25 @@ def test_a_query_matches_the_exact_dimension_set_and_periods_start_at_start_time
     )["Datapoints"]
     got = sorted((p["Timestamp"], p["Sum"], p["SampleCount"]) for p in points)
     assert got == [(start, 3.0, 1.0), (start + timedelta(seconds=60), 4.0, 1.0)]
+
+
+def test_the_cloud_keeps_template_time_so_logs_far_ahead_of_the_wall_clock_are_accepted() -> None:
+    """At a time scale, template time runs hours ahead of the wall clock; CloudWatch Logs must judge
+    "too new" against template time (AWS refuses events over 2 hours ahead of its now)."""
+    import time
+
+    from harness.cloud.clients import Aws
+    from harness.cloud.server import EmbeddedCloud
+    from harness.net import free_port
+
+    origin, scale = time.time() - 10.0, 3600.0  # template time is now ~10 hours ahead of the wall clock
+    with EmbeddedCloud(port=free_port(), time_origin=(origin, scale)) as cloud:
+        logs = Aws(cloud.endpoint).client("logs")
+        logs.create_log_group(logGroupName="g")
+        logs.create_log_stream(logGroupName="g", logStreamName="s")
+        nine_hours_ahead = int((time.time() + 9 * 3600) * 1000)
+        out = logs.put_log_events(logGroupName="g", logStreamName="s",
+                                  logEvents=[{"timestamp": nine_hours_ahead, "message": "from the future"}])
+        assert "rejectedLogEventsInfo" not in out or not out["rejectedLogEventsInfo"]
+        events = logs.get_log_events(logGroupName="g", logStreamName="s")["events"]
+        assert [e["message"] for e in events] == ["from the future"]
