@@ -70,7 +70,7 @@ def target_utilization(spec: dict[str, Any], roles: Roles) -> float:
     return pct
 
 
-def budget(step: Step, roles: Roles, current_desired: int) -> float:
+def budget(step: Step, roles: Roles, current_desired: int, health: Any) -> float:
     """How long (template seconds) a phase may take before it counts as timed out, from the stack's own
     numbers: evaluation periods, cooldowns and health-check intervals."""
     if step.hold:
@@ -80,7 +80,8 @@ def budget(step: Step, roles: Roles, current_desired: int) -> float:
         return float(step.hold.get("count", 1)) * max(alarm.period * alarm.evaluation_periods, EVALUATION_INTERVAL)
     assert step.until is not None
     if "healthy" in step.until:
-        return 600.0
+        # Starting tasks, then enough health checks to turn healthy, with as many failures again of slack.
+        return (health.healthy_threshold + health.unhealthy_threshold + 2) * health.interval + EVALUATION_INTERVAL
     if "desired" in step.until:
         steps = abs(quantity(step.until["desired"], roles) - current_desired) + 1
         slowest = max((a.period * a.evaluation_periods for a in roles.alarms.values()), default=60)
@@ -226,7 +227,9 @@ class ScenarioRunner:
             await self.calibrate()
             say(f"load       one /cpu?ms={CPU_MS:g} request costs a task {self.cost_ms:.2f} ms of CPU (measured)")
         self._apply_load(step.load)
-        deadline = start + budget(step, self.roles, self._snapshot().desired or 0)
+        assert self.h.model is not None
+        health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
+        deadline = start + budget(step, self.roles, self._snapshot().desired or 0, health)
         while True:
             await self.clock.sleep(POLL)
             self._follow_tasks()
