@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-import ipaddress
 import mailbox as stdlib_mailbox
 import socket
 import threading
@@ -31,6 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from harness.errors import CloudError, ConfigError
+from harness.net import is_loopback
 
 __all__ = ["Mailbox", "SmtpSink", "StoredMail"]
 
@@ -202,11 +202,7 @@ class SmtpSink:
     """
 
     def __init__(self, mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0) -> None:
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        if not is_loopback(host):
             raise ConfigError(f"The SMTP sink must listen on a loopback address such as 127.0.0.1, not {host!r}.")
         self.mailbox = mailbox
         self.host = host

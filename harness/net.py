@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Sequence
 
 from harness.errors import TaskError
 
 LOOPBACK = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    """True for a loopback address literal (127.0.0.0/8, ::1); a host name such as "localhost" is not one."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:

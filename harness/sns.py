@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import ipaddress
 import json
 import secrets
 import smtplib
@@ -36,14 +35,15 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from harness.clock import Clock
+from harness.cloudwatch.reason import java_double
 from harness.errors import CloudError, ConfigError
+from harness.net import is_loopback
 
 __all__ = [
     "EMAIL_PROTOCOLS",
@@ -58,7 +58,6 @@ __all__ = [
     "alarm_subject",
     "aws_timestamp",
     "confirmation_email",
-    "java_double",
     "notification_email",
     "region_long_name",
     "threshold_sentence",
@@ -182,21 +181,6 @@ def _iso_millis(timestamp: float | datetime, z: bool) -> str:
     dt = _utc(timestamp)
     base = dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}"
     return base + ("Z" if z else "+0000")
-
-
-def java_double(value: float) -> str:
-    """A number as Java's Double.toString writes it (CloudWatch prints thresholds this way: 70.0, 1.0E7)."""
-    x = float(value)
-    if x != x or x in (float("inf"), float("-inf")):
-        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
-    if x == 0 or 1e-3 <= abs(x) < 1e7:
-        return repr(x)  # positional, shortest round-trip digits, always with a ".0" for whole numbers
-    # Java switches to computerized scientific notation outside [1e-3, 1e7): d.dddE[-]n, shortest digits.
-    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits))
-    mantissa = text[0] + "." + (text[1:] or "0")
-    return ("-" if sign else "") + f"{mantissa}E{exponent + len(text) - 1}"
 
 
 def _statistic(alarm: AlarmLike) -> str:
@@ -493,11 +477,7 @@ class SnsDelivery:
         account_id: str | None = None,
         smtp_timeout: float = 10.0,
     ) -> None:
-        try:
-            loopback = ipaddress.ip_address(smtp_host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        if not is_loopback(smtp_host):
             raise ConfigError(f"The SMTP server for SNS email must be on a loopback address, not {smtp_host!r}.")
         self._sns = sns_client
         self.smtp_host = smtp_host

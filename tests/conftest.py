@@ -1,17 +1,30 @@
-"""Shared fixtures: one embedded cloud (moto in a child process) for the whole test session."""
+"""Shared fixtures: one embedded cloud (moto in a child process, with the harness's CloudFormation
+extensions) for the whole test session, moto's bare server (in this process) emptied for each test that
+asks for it, a mailbox with its real SMTP sink, and real sample_app processes, all stopped at the end of
+each test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from harness.cloud.clients import Aws
 from harness.cloud.server import EmbeddedCloud
 from harness.net import free_port
 from harness.deploy import Deployment, deploy, teardown
+from harness.mailbox import Mailbox, SmtpSink
 from harness.stack import StackModel, read_stack
+
+# The helper that starts a real sample_app process (tests/elb and tests/sample_app import it too).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sample_app"))
+from sample_app_process import App, start_app  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +42,55 @@ def cloud() -> Iterator[EmbeddedCloud]:
 def aws(cloud: EmbeddedCloud) -> Aws:
     """Clients for the session's embedded cloud."""
     return Aws(cloud.endpoint)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's own server (ThreadedMotoServer, no harness extensions) on a free loopback port, for the session."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: str) -> str:
+    """The session's moto server, emptied: moto's backends are process-wide, so each test starts from an
+    empty account (POST /moto-api/reset)."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).close()
+    return moto_server
+
+
+@pytest.fixture
+def moto_client(moto_endpoint: str) -> Callable[[str], Any]:
+    """`moto_client("sns")`: a boto3 client for the emptied moto server, with moto's fake credentials."""
+
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    return make
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Mailbox:
+    """An empty mailbox folder of this test."""
+    return Mailbox(tmp_path / "mail")
+
+
+@pytest.fixture
+def sink(box: Mailbox) -> Iterator[SmtpSink]:
+    """The real SMTP sink on a free loopback port, storing into `box`; stopped when the test ends."""
+    with SmtpSink(box) as s:
+        yield s
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,3 +114,23 @@ def ecs_deployment(aws: Aws) -> Iterator[Deployment]:
 def ecs_stack(aws: Aws, ecs_deployment: Deployment) -> StackModel:
     """The deployed ecs.yml as read back from the cloud's APIs."""
     return read_stack(aws, ecs_deployment.stack_name)
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[[], App]]:
+    """A factory that starts one more sample app; all are stopped (SIGTERM) when the test ends."""
+    started: list[App] = []
+
+    def _start() -> App:
+        app = start_app(tmp_path)
+        started.append(app)
+        return app
+
+    yield _start
+    for app in started:
+        app.stop()
+
+
+@pytest.fixture
+def app(start: Callable[[], App]) -> App:
+    return start()

@@ -6,10 +6,8 @@ import mailbox as stdlib_mailbox
 import smtplib
 import socket
 import threading
-from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 
@@ -21,21 +19,6 @@ def _raw(subject: str, to: str = "ops@example.com", body: str = "hello", date: s
     return (
         f"From: sender@example.com\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n\r\n{body}\r\n"
     ).encode()
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Mailbox:
-    return Mailbox(tmp_path / "mail")
-
-
-@pytest.fixture
-def sink(box: Mailbox) -> Iterator[SmtpSink]:
-    s = SmtpSink(box)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def _send(sink: SmtpSink, raw: bytes, to: str = "ops@example.com") -> None:

@@ -7,24 +7,18 @@ Rules: https://docs.aws.amazon.com/autoscaling/application/userguide/application
 from __future__ import annotations
 
 import asyncio
-import socket
-import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from harness.autoscaling import Cooldown
 from harness.clock import ManualClock
 from harness.cloudwatch.alarms import AlarmEvaluator
 from harness.errors import CloudError, ConfigError
 from harness.events import Timeline
-from harness.mailbox import Mailbox, SmtpSink
 from harness.scaling import (
     ScalingExecutor,
     deployment_in_progress,
@@ -131,38 +125,9 @@ def test_parse_policy_reads_every_step_field() -> None:
 # ------------------------------------------------------------------------------------------- the real cloud
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def clients(endpoint: str) -> dict[str, Any]:
-    # moto's backends are process-wide: start every test from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
-    kw: dict[str, Any] = dict(
-        endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    return {n: boto3.client(n, **kw) for n in ("ecs", "application-autoscaling", "cloudwatch", "sns")}
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[Mailbox, SmtpSink]]:
-    box = Mailbox(tmp_path / "mail")
-    with SmtpSink(box) as s:
-        yield box, s
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {n: moto_client(n) for n in ("ecs", "application-autoscaling", "cloudwatch", "sns")}
 
 
 @dataclass(frozen=True)

@@ -5,29 +5,25 @@ from __future__ import annotations
 import itertools
 import json
 import mailbox as stdlib_mailbox
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from harness.clock import ManualClock
 from harness.errors import CloudError, ConfigError
 from harness.mailbox import Mailbox, SmtpSink
+from harness.net import free_port
 from harness.sns import (
     SnsDelivery,
     alarm_body,
     alarm_message_json,
     alarm_subject,
     aws_timestamp,
-    java_double,
     region_long_name,
     threshold_sentence,
 )
@@ -91,14 +87,6 @@ def test_timestamp_format_of_alarm_mails(when: Any, text: str) -> None:
 )
 def test_region_long_names(region: str, name: str) -> None:
     assert region_long_name(region) == name
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(70, "70.0"), (0.5, "0.5"), (0, "0.0"), (100000.0, "100000.0"), (1e7, "1.0E7"), (1.5e-5, "1.5E-5"), (-2e8, "-2.0E8")],
-)
-def test_thresholds_print_as_java_doubles(value: float, text: str) -> None:
-    assert java_double(value) == text
 
 
 @pytest.mark.parametrize(
@@ -199,28 +187,9 @@ def test_json_message_has_cloudwatchs_fields() -> None:
 # Against the real moto server and the real SMTP sink
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def sns(moto_endpoint: str) -> Any:
-    return boto3.client(
-        "sns", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
+def sns(moto_client: Callable[[str], Any]) -> Any:
+    return moto_client("sns")
 
 
 _topic_seq = itertools.count()
@@ -229,17 +198,6 @@ _topic_seq = itertools.count()
 @pytest.fixture
 def topic(sns: Any) -> str:
     return str(sns.create_topic(Name=f"alerts-{next(_topic_seq)}")["TopicArn"])
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Mailbox:
-    return Mailbox(tmp_path / "mail")
-
-
-@pytest.fixture
-def sink(box: Mailbox) -> Iterator[SmtpSink]:
-    with SmtpSink(box) as s:
-        yield s
 
 
 @pytest.fixture
@@ -355,7 +313,7 @@ def test_email_json_gets_the_sns_envelope_and_unconfirmed_subscriptions_are_conf
 
 def test_a_dead_smtp_sink_is_a_clear_error_naming_it(sns: Any, topic: str, clock: ManualClock) -> None:
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     delivery = SnsDelivery(sns, "127.0.0.1", port, clock)
     with pytest.raises(CloudError, match=rf"ops@example\.com.*127\.0\.0\.1:{port}"):
         delivery.confirm_pending([topic])

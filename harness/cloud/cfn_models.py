@@ -15,7 +15,7 @@ Call `register()` in the process that serves moto before the first template is p
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.core.common_models import CloudFormationModel
 
@@ -83,6 +83,83 @@ class _Deletable:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+class _Model:
+    """What the harness's models share: type, name property and GetAtt names as class data, and a
+    create that hands the Properties and the resource's name to `_create`.
+
+    A mixin, not a CloudFormationModel subclass: moto's type map lists only the DIRECT subclasses of
+    CloudFormationModel, so each model names both (`class X(_Model, CloudFormationModel)`). Update and
+    delete_from_cloudformation_json are left to each model: moto treats a model that does not define
+    them (they stay abstract) as one it cannot update or delete that way.
+    """
+
+    TYPE: ClassVar[str]
+    # The property that names the resource; "" where it has none.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html
+    NAME_PROPERTY: ClassVar[str] = ""
+    # The GetAtt attribute names; None accepts any (moto's default).
+    GETATT: ClassVar[frozenset[str] | None] = None
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return cls.GETATT is None or attr in cls.GETATT
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        return cls._create(props.get(cls.NAME_PROPERTY) or resource_name, props, account_id, region_name)
+
+    @classmethod
+    def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        raise NotImplementedError(f"{cls.__name__} does not define _create")
+
+
+class _Reapplied(_Model):
+    """A resource that an update simply creates again (a re-registration, or a new revision)."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
+class _Renamable(_Model):
+    """A resource kept under its name (`self.name`) with an ARN (Ref/GetAtt Arn): an update puts it
+    again under the same name, and a changed name property replaces it (the old one is deleted)."""
+
+    GETATT = frozenset({"Arn"})
+    name: str
+    arn: str
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        name = props.get(cls.NAME_PROPERTY) or original_resource.name
+        if name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        return cls._create(name, props, account_id, region_name)
 
 
 def register() -> dict[str, type[CloudFormationModel]]:
@@ -167,9 +244,12 @@ def _define_models() -> list[type[CloudFormationModel]]:
     from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 
     # ---------------------------------------------------------------- AWS::CloudWatch::Alarm
-    class CloudWatchAlarm(CloudFormationModel):
+    class CloudWatchAlarm(_Renamable, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
         Ref returns the alarm name; GetAtt Arn the alarm ARN."""
+
+        TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
 
         def __init__(self, name: str, arn: str, account_id: str, region_name: str) -> None:
             self.name = name
@@ -181,25 +261,8 @@ def _define_models() -> list[type[CloudFormationModel]]:
         def physical_resource_id(self) -> str:
             return self.name
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "AlarmName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::CloudWatch::Alarm"
-
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Arn":
-                return self.arn
-            raise UnformattedGetAttTemplateException()
-
-        @classmethod
-        def _put(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> CloudWatchAlarm:
             if props.get("Metrics"):
                 # Metric-math alarms are not modelled by the harness's evaluator.
                 raise ValueError(f"alarm {name}: the Metrics (metric math) property is not supported")
@@ -232,36 +295,6 @@ def _define_models() -> list[type[CloudFormationModel]]:
             alarm.state_value = INITIAL_STATE
             alarm.state_reason = INITIAL_REASON
             alarm.state_reason_data = "{}"
-            return alarm
-
-        @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> CloudWatchAlarm:
-            props = cloudformation_json["Properties"]
-            name = props.get("AlarmName") or resource_name
-            alarm = cls._put(name, props, account_id, region_name)
-            return cls(name, alarm.alarm_arn, account_id, region_name)
-
-        @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> CloudWatchAlarm:
-            props = cloudformation_json["Properties"]
-            name = props.get("AlarmName") or original_resource.name
-            if name != original_resource.name:
-                original_resource.delete(account_id, region_name)
-            alarm = cls._put(name, props, account_id, region_name)
             return cls(name, alarm.alarm_arn, account_id, region_name)
 
         @classmethod
@@ -274,9 +307,11 @@ def _define_models() -> list[type[CloudFormationModel]]:
             cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
 
     # ---------------------------------------------------- AWS::ApplicationAutoScaling::ScalableTarget
-    class ScalableTarget(CloudFormationModel):
+    class ScalableTarget(_Reapplied, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html
         Ref returns `<ResourceId>|<ScalableDimension>|<ServiceNamespace>`."""
+
+        TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
         def __init__(self, namespace: str, resource_id: str, dimension: str) -> None:
             self.namespace = namespace
@@ -287,16 +322,8 @@ def _define_models() -> list[type[CloudFormationModel]]:
         def physical_resource_id(self) -> str:
             return f"{self.resource_id}|{self.dimension}|{self.namespace}"
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApplicationAutoScaling::ScalableTarget"
-
         @classmethod
-        def _register(cls, props: dict[str, Any], account_id: str, region_name: str) -> ScalableTarget:
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> ScalableTarget:
             backend = applicationautoscaling_backends[account_id][region_name]
             suspended = props.get("SuspendedState") or {}
             target = cls(str(props["ServiceNamespace"]), str(props["ResourceId"]), str(props["ScalableDimension"]))
@@ -311,36 +338,17 @@ def _define_models() -> list[type[CloudFormationModel]]:
             )
             return target
 
-        @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> ScalableTarget:
-            return cls._register(cloudformation_json["Properties"], account_id, region_name)
-
-        @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> ScalableTarget:
-            return cls._register(cloudformation_json["Properties"], account_id, region_name)
-
         def delete(self, account_id: str, region_name: str) -> None:
             backend = applicationautoscaling_backends[account_id][region_name]
             backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
 
     # ---------------------------------------------------- AWS::ApplicationAutoScaling::ScalingPolicy
-    class ScalingPolicy(CloudFormationModel):
+    class ScalingPolicy(_Renamable, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalingpolicy.html
         Ref returns the policy ARN (what an alarm names as its action); GetAtt Arn too."""
+
+        TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+        NAME_PROPERTY = "PolicyName"
 
         def __init__(self, name: str, namespace: str, resource_id: str, dimension: str, arn: str) -> None:
             self.name = name
@@ -353,25 +361,8 @@ def _define_models() -> list[type[CloudFormationModel]]:
         def physical_resource_id(self) -> str:
             return self.arn
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "PolicyName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApplicationAutoScaling::ScalingPolicy"
-
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Arn":
-                return self.arn
-            raise UnformattedGetAttTemplateException()
-
-        @classmethod
-        def _put(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> ScalingPolicy:
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> ScalingPolicy:
             target_id = props.get("ScalingTargetId")
             if target_id:
                 # ScalingTargetId is the scalable target's Ref: resource|dimension|namespace.
@@ -396,65 +387,22 @@ def _define_models() -> list[type[CloudFormationModel]]:
             )
             return cls(name, namespace, resource_id, dimension, policy.policy_arn)
 
-        @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> ScalingPolicy:
-            props = cloudformation_json["Properties"]
-            return cls._put(props.get("PolicyName") or resource_name, props, account_id, region_name)
-
-        @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> ScalingPolicy:
-            props = cloudformation_json["Properties"]
-            name = props.get("PolicyName") or original_resource.name
-            if name != original_resource.name:
-                original_resource.delete(account_id, region_name)
-            return cls._put(name, props, account_id, region_name)
-
         def delete(self, account_id: str, region_name: str) -> None:
             backend = applicationautoscaling_backends[account_id][region_name]
             backend.delete_scaling_policy(self.name, self.namespace, self.resource_id, self.dimension)
 
     # ------------------------------------------------------------------------- AWS::ECS::Service
-    class EcsService(CloudFormationModel):
+    class EcsService(_Model, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html
         Like moto's, but keeps LoadBalancers, Role, DeploymentConfiguration and LaunchType.
         Returns moto's own Service object (Ref = service ARN, GetAtt Name = service name)."""
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "ServiceName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ECS::Service"
+        TYPE = "AWS::ECS::Service"
+        NAME_PROPERTY = "ServiceName"
+        GETATT = frozenset({"Name"})
 
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Name"
-
-        @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> Any:
-            props = cloudformation_json["Properties"]
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
             backend = ecs_backends[account_id][region_name]
             cluster = _name_of(props.get("Cluster", "default"))
             task_definition = _name_of(props["TaskDefinition"])
@@ -470,7 +418,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
             load_balancers = [{k: v for k, v in lb.items() if v is not None} for lb in load_balancers]
             service = backend.create_service(
                 cluster,
-                props.get("ServiceName") or resource_name,
+                name,
                 _int(props.get("DesiredCount")),
                 task_definition_str=task_definition,
                 load_balancers=load_balancers,
@@ -524,20 +472,15 @@ def _define_models() -> list[type[CloudFormationModel]]:
                     backend.delete_service(service.cluster_name, service.name, force=True)
 
     # ------------------------------------------------------------------ AWS::ECS::TaskDefinition
-    class EcsTaskDefinition(CloudFormationModel):
+    class EcsTaskDefinition(_Reapplied, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html
-        Like moto's, but keeps NetworkMode, Cpu, Memory, roles and compatibilities. Ref = ARN."""
+        Like moto's, but keeps NetworkMode, Cpu, Memory, roles and compatibilities. Ref = ARN.
+        Any change registers a new revision, as on AWS."""
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ECS::TaskDefinition"
+        TYPE = "AWS::ECS::TaskDefinition"
 
         @classmethod
-        def _register(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
             backend = ecs_backends[account_id][region_name]
             containers = remap_nested_keys(props.get("ContainerDefinitions", []), pascal_to_camelcase)
             for c in containers:
@@ -555,7 +498,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
             cpu = props.get("Cpu")
             memory = props.get("Memory")
             return backend.register_task_definition(
-                family=props.get("Family") or resource_name,
+                family=props.get("Family") or name,
                 container_definitions=containers,
                 volumes=remap_nested_keys(props.get("Volumes", []), pascal_to_camelcase),
                 network_mode=props.get("NetworkMode"),
@@ -571,58 +514,21 @@ def _define_models() -> list[type[CloudFormationModel]]:
             )
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> Any:
-            return cls._register(resource_name, cloudformation_json["Properties"], account_id, region_name)
-
-        @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> Any:
-            # Any change registers a new revision, as on AWS.
-            return cls._register(new_resource_name, cloudformation_json["Properties"], account_id, region_name)
-
-        @classmethod
         def delete_from_cloudformation_json(  # type: ignore[override]
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             ecs_backends[account_id][region_name].deregister_task_definition(resource_name)
 
     # -------------------------------------------------- AWS::ElasticLoadBalancingV2::LoadBalancer
-    class LoadBalancer(CloudFormationModel):
+    class LoadBalancer(_Model, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html
         Wraps moto's load balancer to answer GetAtt LoadBalancerFullName (`app/<name>/<id>`,
         the value of the CloudWatch dimension LoadBalancer). Ref = ARN."""
 
-        def __init__(self, lb: Any) -> None:
-            self.lb = lb
-
-        @property
-        def physical_resource_id(self) -> str:
-            return str(self.lb.arn)
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ElasticLoadBalancingV2::LoadBalancer"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in {
+        TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+        NAME_PROPERTY = "Name"
+        GETATT = frozenset(
+            {
                 "DNSName",
                 "LoadBalancerName",
                 "LoadBalancerFullName",
@@ -630,6 +536,14 @@ def _define_models() -> list[type[CloudFormationModel]]:
                 "CanonicalHostedZoneID",
                 "SecurityGroups",
             }
+        )
+
+        def __init__(self, lb: Any) -> None:
+            self.lb = lb
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.lb.arn)
 
         def get_cfn_attribute(self, attribute_name: str) -> Any:
             if attribute_name == "LoadBalancerFullName":
@@ -649,18 +563,10 @@ def _define_models() -> list[type[CloudFormationModel]]:
             raise UnformattedGetAttTemplateException()
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> LoadBalancer:
-            props = cloudformation_json["Properties"]
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> LoadBalancer:
             backend = elbv2_backends[account_id][region_name]
             lb = backend.create_load_balancer(
-                props.get("Name") or resource_name,
+                name,
                 _strs(props.get("SecurityGroups")),
                 _strs(props.get("Subnets")),
                 scheme=props.get("Scheme", "internet-facing"),
@@ -677,32 +583,19 @@ def _define_models() -> list[type[CloudFormationModel]]:
             elbv2_backends[account_id][region_name].delete_load_balancer(self.lb.arn)
 
     # --------------------------------------------------- AWS::ElasticLoadBalancingV2::TargetGroup
-    class TargetGroup(CloudFormationModel):
+    class TargetGroup(_Model, CloudFormationModel):
         """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html
         moto's target group plus TargetGroupAttributes (e.g. deregistration_delay.timeout_seconds)."""
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ElasticLoadBalancingV2::TargetGroup"
+        TYPE = "AWS::ElasticLoadBalancingV2::TargetGroup"
+        NAME_PROPERTY = "Name"
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
             return bool(FakeTargetGroup.has_cfn_attr(attr))
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> Any:
-            props = cloudformation_json["Properties"]
+        def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
             for key in (
                 "Port",
                 "HealthCheckIntervalSeconds",
@@ -714,9 +607,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
                     props[key] = int(props[key])
             if "HealthCheckPort" in props:
                 props["HealthCheckPort"] = str(props["HealthCheckPort"])
-            tg = FakeTargetGroup.create_from_cloudformation_json(
-                props.get("Name") or resource_name, cloudformation_json, account_id, region_name
-            )
+            tg = FakeTargetGroup.create_from_cloudformation_json(name, {"Properties": props}, account_id, region_name)
             attrs = props.get("TargetGroupAttributes")
             if attrs:
                 elbv2_backends[account_id][region_name].modify_target_group_attributes(
@@ -821,14 +712,9 @@ def _ec2_models() -> list[type[CloudFormationModel]]:
 def _deleting_model(moto_cls: Any, deleter: Any) -> type[CloudFormationModel]:
     """A direct CloudFormationModel subclass for moto_cls's type whose resources can be deleted."""
 
-    class Model(CloudFormationModel):
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return str(moto_cls.cloudformation_name_type())
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return str(moto_cls.cloudformation_type())
+    class Model(_Model, CloudFormationModel):
+        TYPE = str(moto_cls.cloudformation_type())
+        NAME_PROPERTY = str(moto_cls.cloudformation_name_type())
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:

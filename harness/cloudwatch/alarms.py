@@ -34,8 +34,6 @@ from typing import Any, Protocol
 
 from harness.clock import Clock
 from harness.cloudwatch import evaluate as ev
-from harness.cloudwatch.reason import reason as reason_text
-from harness.cloudwatch.reason import reason_data as reason_json
 from harness.errors import CloudError
 from harness.events import Timeline
 
@@ -355,28 +353,8 @@ class AlarmEvaluator:
         self._emit_metrics(alarm, now, stats)
 
         old = self._current_state(alarm)
-        result = ev.evaluate(
-            points,
-            alarm.evaluation_periods,
-            alarm.datapoints_to_alarm,
-            alarm.threshold,
-            alarm.comparison_operator,
-            alarm.treat_missing_data,
-            old,
-        )
-        statistic = ev.alarm_statistic(alarm)
-        text = reason_text(result, points, starts, alarm.threshold, alarm.comparison_operator)
-        data = reason_json(
-            result,
-            points,
-            starts,
-            query_date=now,
-            statistic=statistic,
-            period=alarm.period,
-            threshold=alarm.threshold,
-            sample_counts=counts,
-            unit=alarm.unit,
-        )
+        assessed = ev.assess_points(alarm, starts, points, counts, now, current_state=old, unit=alarm.unit)
+        result, text, data = assessed.evaluation, assessed.reason, assessed.reason_data
         new = result.state
         ran: list[str] = []
         if new != old:

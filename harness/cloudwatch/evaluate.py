@@ -368,18 +368,30 @@ def assess(
     range_size: int | None = None,
 ) -> Assessment:
     """Bucket `samples`, evaluate the alarm at template time `now`, and explain the result in AWS's words."""
-    from harness.cloudwatch.reason import reason, reason_data  # reason imports this module
-
-    n = alarm.evaluation_periods
-    size = range_size if range_size is not None else evaluation_range_size(n)
-    statistic = alarm_statistic(alarm)
+    size = range_size if range_size is not None else evaluation_range_size(alarm.evaluation_periods)
     samples = list(samples)
     starts = period_starts(alarm.period, now, size)
-    points = datapoints(samples, alarm.period, statistic, now, size)
+    points = datapoints(samples, alarm.period, alarm_statistic(alarm), now, size)
     counts = datapoints(samples, alarm.period, "SampleCount", now, size)
+    return assess_points(alarm, starts, points, counts, now, current_state=current_state)
+
+
+def assess_points(
+    alarm: AlarmLike,
+    starts: Sequence[float],
+    points: Sequence[float | None],
+    counts: Sequence[float | None],
+    now: float,
+    *,
+    current_state: str,
+    unit: str | None = None,
+) -> Assessment:
+    """Evaluate the alarm on its periods' values (oldest first) and sample counts, and explain the result."""
+    from harness.cloudwatch.reason import reason, reason_data  # reason imports this module
+
     ev = evaluate(
         points,
-        n,
+        alarm.evaluation_periods,
         alarm.datapoints_to_alarm,
         alarm.threshold,
         alarm.comparison_operator,
@@ -392,9 +404,10 @@ def assess(
         points,
         starts,
         query_date=now,
-        statistic=statistic,
+        statistic=alarm_statistic(alarm),
         period=alarm.period,
         threshold=alarm.threshold,
         sample_counts=counts,
+        unit=unit,
     )
     return Assessment(tuple(starts), tuple(points), ev, text, data)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from harness.cloudwatch.evaluate import (
@@ -42,20 +43,20 @@ _PHRASES = {
 
 
 def java_double(value: float) -> str:
-    """A number as AWS (Java's Double.toString) prints it: 85.0, 0.005, 1.0E7."""
+    """A number as AWS (Java's Double.toString) prints it in reasons and alarm emails: 85.0, 0.005, 1.0E7."""
     x = float(value)
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0 or 1e-3 <= abs(x) < 1e7:
-        text = repr(x)
-        return text if ("." in text or "e" in text) else text + ".0"
-    exponent = math.floor(math.log10(abs(x)))
-    mantissa = float(f"{x / 10**exponent:.15g}")
-    if abs(mantissa) >= 10:  # rounding pushed it to 10.0
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa!r}E{exponent}"
+        return repr(x)  # positional, shortest round-trip digits, always with a ".0" for whole numbers
+    # Java switches to computerized scientific notation outside [1e-3, 1e7): d.dddE[-]n, shortest digits.
+    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{exponent + len(text) - 1}"
 
 
 def _stamp(epoch: float) -> str:

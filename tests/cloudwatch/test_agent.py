@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import itertools
-import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from harness.clock import ManualClock
 from harness.cloudwatch.agent import (
@@ -39,6 +37,7 @@ from harness.ecs.runtime import Usage
 from harness.elb.proxy import LoadBalancerStats
 from harness.errors import CloudError
 from harness.events import Timeline
+from harness.net import free_port
 
 MIB = 1024 * 1024
 T0 = 1_700_000_040.0  # a minute boundary, so 60 s periods start at T0
@@ -142,31 +141,9 @@ def test_lb_datums(before: Counters, after: Counters, times: list[float], expect
 
 
 # ---------------------------------------------------------------------- against moto ----
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-def _client(endpoint: str, **config: Any) -> Any:
-    return boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test", config=Config(**config) if config else None)
-
-
 @pytest.fixture
-def cw(moto_endpoint: str) -> Any:
-    return _client(moto_endpoint)
+def cw(moto_client: Callable[[str], Any]) -> Any:
+    return moto_client("cloudwatch")
 
 
 _seq = itertools.count()
@@ -390,7 +367,9 @@ def test_put_batches_1000_datums_per_call_and_one_namespace_per_call(cw: Any) ->
 
 
 def test_a_failed_put_names_the_metrics_and_run_goes_on(tmp_path: Path) -> None:
-    dead = _client(f"http://127.0.0.1:{_free_port()}", retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
+    dead = boto3.client("cloudwatch", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2))
     timeline = Timeline()
 
     async def main() -> None:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from harness.clock import ManualClock
 from harness.cloudwatch.alarms import (
@@ -119,38 +114,9 @@ def test_parse_alarm_keeps_unset_fields_unset() -> None:
 # ------------------------------------------------------------------------------------------- the real cloud
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def c(endpoint: str) -> dict[str, Any]:
-    # moto's backends are process-wide: start every test from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
-    kw: dict[str, Any] = dict(
-        endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    return {n: boto3.client(n, **kw) for n in ("cloudwatch", "sns")}
-
-
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[tuple[Mailbox, SmtpSink]]:
-    box = Mailbox(tmp_path / "mail")
-    with SmtpSink(box) as sink:
-        yield box, sink
+def c(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {n: moto_client(n) for n in ("cloudwatch", "sns")}
 
 
 LB = [{"Name": "LoadBalancer", "Value": "app/web-alb/50dc6c495c0c9188"}]
@@ -212,9 +178,8 @@ def rel(transitions: list[tuple[float, str, str]]) -> list[tuple[float, str, str
 
 @pytest.mark.parametrize(("threshold", "busy", "idle"), [(70.0, 90.0, 10.0), (40.0, 45.0, 39.0)])
 def test_sns_action_mails_once_per_transition(
-    c: dict[str, Any], mail: tuple[Mailbox, SmtpSink], threshold: float, busy: float, idle: float
+    c: dict[str, Any], box: Mailbox, sink: SmtpSink, threshold: float, busy: float, idle: float
 ) -> None:
-    box, sink = mail
     topic = c["sns"].create_topic(Name="alerts")["TopicArn"]
     c["sns"].subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
     c["cloudwatch"].put_metric_alarm(
@@ -290,10 +255,9 @@ def test_not_breaching_5xx_alarm_returns_to_ok(c: dict[str, Any]) -> None:
     )
 
 
-def test_percentile_alarm_and_failures_stay_per_alarm(c: dict[str, Any], mail: tuple[Mailbox, SmtpSink]) -> None:
+def test_percentile_alarm_and_failures_stay_per_alarm(c: dict[str, Any], box: Mailbox, sink: SmtpSink) -> None:
     """p90 of ten samples (moto computes no percentile: the loop rebuilds the samples); a broken alarm and an
     unsupported action are logged and recorded, and every other alarm and action still runs."""
-    box, sink = mail
     topic = c["sns"].create_topic(Name="alerts")["TopicArn"]
     c["sns"].subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
     cw = c["cloudwatch"]

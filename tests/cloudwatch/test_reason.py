@@ -145,7 +145,9 @@ def test_retained_state_is_explained_but_is_not_an_aws_sentence() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [(85, "85.0"), (0.005, "0.005"), (8.891518474692088, "8.891518474692088"), (1141.0, "1141.0"), (0, "0.0"),
-     (1e7, "1.0E7"), (-2.5e-4, "-2.5E-4"), (12345678.9, "1.23456789E7")],
+     (1e7, "1.0E7"), (-2.5e-4, "-2.5E-4"), (12345678.9, "1.23456789E7"),
+     # alarm-email thresholds (harness/sns.py prints them with this function too)
+     (70, "70.0"), (0.5, "0.5"), (100000.0, "100000.0"), (1.5e-5, "1.5E-5"), (-2e8, "-2.0E8")],
 )
 def test_numbers_print_like_java(value: float, text: str) -> None:
     assert java_double(value) == text

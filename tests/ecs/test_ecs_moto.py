@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psutil
 import pytest
-from moto.server import ThreadedMotoServer
 
 from harness.clock import ManualClock
 from harness.ecs.process import ProcessRuntime
@@ -68,27 +65,8 @@ class DrainingTargets:
         return "healthy" if target_id in self.ports else None
 
 
-@pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-def client(name: str, endpoint: str) -> Any:
-    return boto3.client(
-        name, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
-
-
-def test_reconciles_2_3_1_with_real_processes(moto_endpoint: str, tmp_path: Path) -> None:
-    ecs, elbv2, ec2 = (client(n, moto_endpoint) for n in ("ecs", "elbv2", "ec2"))
+def test_reconciles_2_3_1_with_real_processes(moto_client: Callable[[str], Any], tmp_path: Path) -> None:
+    ecs, elbv2, ec2 = (moto_client(n) for n in ("ecs", "elbv2", "ec2"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     tg_arn = elbv2.create_target_group(Name="app", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group_attributes(
