@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psutil
 import pytest
 
@@ -28,12 +30,19 @@ def test_marker_parameters(harness_stack):
 '''
 
 
-def test_a_users_suite_gets_a_served_stack_and_nothing_is_left(pytester: pytest.Pytester) -> None:
+def test_a_users_suite_gets_a_served_stack_and_nothing_is_left(pytester: pytest.Pytester,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(test_user=USER_TEST)
-    before = {p.pid for p in psutil.process_iter()}
+    # Every process the user's run starts inherits this mark, so leftovers are found among those only.
+    mark = uuid.uuid4().hex
+    monkeypatch.setenv("HARNESS_TEST_MARK", mark)
     result = pytester.runpytest_subprocess("-q")  # the plugin comes through its pytest11 entry point
     result.assert_outcomes(passed=2)
-    leftovers = [p for p in psutil.process_iter(["cmdline"])
-                 if p.pid not in before and any("sample_app" in c or "harness.cloud.server" in c
-                                                 for c in (p.info["cmdline"] or []))]
+    leftovers = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if p.environ().get("HARNESS_TEST_MARK") == mark:
+                leftovers.append(p.info["cmdline"])
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
     assert leftovers == []

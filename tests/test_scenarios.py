@@ -5,8 +5,10 @@ are derived from the deployed template; these tests also read the report to chec
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +27,28 @@ def free_port() -> int:
 
 def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     home, reports = tmp_path / "home", tmp_path / "report"
+    mark = uuid.uuid4().hex  # inherited by every process the run starts: the cloud, tasks, Locust
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", "--home", str(home), "run", *args,
          "--cloud-port", str(free_port()), "--report-dir", str(reports)],
-        cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT, env={**os.environ, "HARNESS_TEST_MARK": mark},
     )
-    leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
-                 if any(str(home) in c or str(reports) in c for c in (p.info["cmdline"] or []))]
-    assert leftovers == [], f"left running: {leftovers}"
+    assert marked(mark) == [], "left running"
     report_file = reports / "report.json"
     assert report_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (reports / "report.html").exists()
     return proc, json.loads(report_file.read_text())
+
+
+def marked(mark: str) -> list[list[str]]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if p.environ().get("HARNESS_TEST_MARK") == mark:
+                found.append(p.info["cmdline"])
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return found
 
 
 def failed(report: dict[str, Any]) -> list[dict[str, Any]]:
