@@ -3,8 +3,9 @@ condition in template time, then check the expectations and build the report.
 
 Load is chosen by a target CPU utilization, never by a user count: the runner measures what one
 CPU request really costs a task (CPU seconds, from the task's own accounting), then asks Locust for
-as many paced users as give "threshold + N points" of the *running* tasks' reserved CPU, and adjusts
-that as tasks come and go.
+as many paced users as give "threshold + N points" of the *running* tasks' reserved CPU, re-aims
+as tasks come and go, and corrects its aim from the utilization the metrics agent measures (paced
+users fall behind when the machine is busy; a gain on the user count makes up for it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ ERROR_RATE = 2.0  # requests per second per error user
 CALIBRATION_REQUESTS = 30
 POLL = 5.0  # template seconds between checks of a phase's condition
 UTILIZATION_RANGE = (2.0, 98.0)  # percent: the loads a CPU phase may aim at
+SETTLE = 10.0  # template seconds after a change of load before its utilization is measured
+CORRECT_EVERY = 30.0  # template seconds of samples behind each correction of the aim
+GAIN_STEP = (0.8, 1.25)  # how far one correction may move the user count
+GAIN_RANGE = (0.5, 3.0)  # how far the corrections together may move it
+
+
+def corrected_gain(gain: float, target: float, measured: float) -> float:
+    """The next gain on the user count: proportional to target / measured, in bounded steps."""
+    if measured <= 0:
+        return gain
+    step = min(max(target / measured, GAIN_STEP[0]), GAIN_STEP[1])
+    return min(max(gain * step, GAIN_RANGE[0]), GAIN_RANGE[1])
 
 
 @dataclass
@@ -108,6 +121,8 @@ class ScenarioRunner:
         self.cost_ms = CPU_MS
         self._load: dict[str, Any] = {}
         self._tasks_seen = 0
+        self._gain = 1.0
+        self._aimed_at = 0.0
 
     # -- observations -------------------------------------------------------------------------------
     def _snapshot(self) -> Any:
@@ -156,22 +171,40 @@ class ScenarioRunner:
         if load.get("cpu"):
             snap = self._snapshot()
             pct = target_utilization(load["cpu"], self.roles)
-            users["CpuUser"] = plan_users(pct / 100.0, max(snap.running, 1), snap.cpu_units, self.cost_ms, CPU_RATE)
+            users["CpuUser"] = plan_users(pct / 100.0 * self._gain, max(snap.running, 1), snap.cpu_units, self.cost_ms,
+                                          CPU_RATE)
         return users
 
     def _apply_load(self, load: dict[str, Any]) -> None:
         assert self.locust is not None
         self._load = load
+        self._aimed_at = self.clock.now()
         self._tasks_seen = self._snapshot().running
         users = self._users_for(load)
         self.locust.set_load(users, spawn_rate=100.0, cpu_ms=CPU_MS,
                              rate_per_user={"CpuUser": CPU_RATE, "PingUser": PING_RATE, "ErrorUser": ERROR_RATE})
-        self.h.timeline.emit(self.clock.now(), "load", users=users,
+        self.h.timeline.emit(self.clock.now(), "load", users=users, gain=round(self._gain, 3),
                              target_cpu=target_utilization(load["cpu"], self.roles) if load.get("cpu") else None)
 
-    def _follow_tasks(self) -> None:
-        """Re-aim a CPU load when the number of running tasks changed (utilization is per reserved CPU)."""
-        if self._load.get("cpu") and self._snapshot().running != self._tasks_seen:
+    def _measured_cpu(self, since: float) -> float | None:
+        values = [e.data["cpu"] for e in self._events("sample", since)
+                  if e.data.get("service") == self.roles.service.name and e.data.get("cpu") is not None]
+        return sum(values) / len(values) if values else None
+
+    def _follow(self) -> None:
+        """Re-aim a CPU load when the number of running tasks changed (utilization is per reserved CPU),
+        and correct it from what the metrics agent measured since the load settled."""
+        if not self._load.get("cpu"):
+            return
+        if self._snapshot().running != self._tasks_seen:
+            self._apply_load(self._load)
+            return
+        if self.clock.now() - self._aimed_at < SETTLE + CORRECT_EVERY:
+            return
+        measured = self._measured_cpu(self._aimed_at + SETTLE)
+        if measured is not None:
+            target = target_utilization(self._load["cpu"], self.roles)
+            self._gain = corrected_gain(self._gain, target, measured)
             self._apply_load(self._load)
 
     # -- faults ---------------------------------------------------------------------------------------
@@ -232,7 +265,7 @@ class ScenarioRunner:
         deadline = start + budget(step, self.roles, self._snapshot().desired or 0, health)
         while True:
             await self.clock.sleep(POLL)
-            self._follow_tasks()
+            self._follow()
             now = self.clock.now()
             if step.until is not None and self._condition(step, start):
                 break

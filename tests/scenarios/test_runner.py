@@ -1,0 +1,36 @@
+"""The runner's pure parts: what a CPU load aims at, and how it corrects its aim."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.scenarios.runner import corrected_gain, target_utilization
+from tests.scenarios.test_expect import ROLES
+
+
+@pytest.mark.parametrize("spec, pct", [
+    ({"above": "scale_out", "by": 15}, 85.0),
+    ({"below": "scale_in", "by": 10}, 20.0),
+    ({"above": "cpu_alert", "by": 8}, 93.0),
+])
+def test_a_cpu_load_aims_at_its_role_s_threshold_plus_or_minus_points(spec: dict[str, object], pct: float) -> None:
+    assert target_utilization(spec, ROLES) == pct
+
+
+def test_a_cpu_load_outside_what_a_task_can_show_is_refused() -> None:
+    with pytest.raises(ConfigError, match="outside"):
+        target_utilization({"above": "cpu_alert", "by": 20}, ROLES)
+
+
+@pytest.mark.parametrize("gain, target, measured, expected", [
+    (1.0, 90.0, 90.0, 1.0),      # on target: no change
+    (1.0, 90.0, 80.0, 1.125),    # short: more users, in proportion
+    (1.0, 90.0, 30.0, 1.25),     # far short: one bounded step
+    (1.0, 60.0, 90.0, 0.8),      # over: fewer users, one bounded step
+    (2.9, 90.0, 10.0, 3.0),      # never beyond the total bound
+    (0.55, 10.0, 90.0, 0.5),
+    (1.3, 90.0, 0.0, 1.3),       # nothing measured: keep the aim
+])
+def test_the_aim_is_corrected_in_bounded_steps(gain: float, target: float, measured: float, expected: float) -> None:
+    assert corrected_gain(gain, target, measured) == pytest.approx(expected)
