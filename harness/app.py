@@ -103,8 +103,11 @@ class Harness:
         self.say(f"cloud      {self.cloud.endpoint} ({what}, fake credentials)")
         if opts.cloud != "embedded":
             from harness.cloud.probe import probe
+            from harness.deploy import HARNESS_INFRA
 
-            report = await asyncio.to_thread(probe, self.aws, opts.template)
+            parents = [next((p for p in (opts.template.parent / f, HARNESS_INFRA / f) if p.exists()), None)
+                       for f in ("vpc.yml", "cluster.yml")]
+            report = await asyncio.to_thread(probe, self.aws, opts.template, *[p for p in parents if p])
             self.say(report.table())
             report.raise_if_missing()
 

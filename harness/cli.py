@@ -139,9 +139,9 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
 
 
 def _cloud_choice(value: str) -> str:
-    if value in ("embedded", "localstack") or value.startswith(("http://", "https://")):
+    if value in ("embedded", "localstack") or value.startswith("http://"):
         return value
-    raise ConfigError(f"--cloud {value!r}: give embedded, localstack, or a URL such as http://127.0.0.1:4566")
+    raise ConfigError(f"--cloud {value!r}: give embedded, localstack, or a loopback URL such as http://127.0.0.1:4566")
 
 
 def cmd_up(args: argparse.Namespace, folder: Path) -> int:
