@@ -56,7 +56,9 @@ def sequence(report: dict[str, Any]) -> list[str]:
         if e["time"] < since:
             continue
         if e["kind"] == "alarm":
-            out.append(f"alarm {roles.get(e['name'], e['name'])}: {e['old']} -> {e['new']}")
+            # The state entered, not the one left: the state before the first load phase depends on how
+            # many idle minutes deploy took, which the time scale changes.
+            out.append(f"alarm {roles.get(e['name'], e['name'])} -> {e['new']}")
         elif e["kind"] == "scaling":
             out.append(f"scaling {e['description']}")
     return out

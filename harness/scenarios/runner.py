@@ -41,10 +41,16 @@ ERROR_RATE = 2.0  # requests per second per error user
 CALIBRATION_REQUESTS = 30
 POLL = 5.0  # template seconds between checks of a phase's condition
 UTILIZATION_RANGE = (2.0, 98.0)  # percent: the loads a CPU phase may aim at
+GRID_SLACK = 1.0  # template seconds after a whole minute: that minute's evaluation has its datapoint
 SETTLE = 10.0  # template seconds after a change of load before its utilization is measured
 CORRECT_EVERY = 30.0  # template seconds of samples behind each correction of the aim
 GAIN_STEP = (0.8, 1.25)  # how far one correction may move the user count
 GAIN_RANGE = (0.5, 3.0)  # how far the corrections together may move it
+
+
+def grid_wait(now: float) -> float:
+    """Template seconds until just after the next evaluation of the alarms (every whole minute)."""
+    return EVALUATION_INTERVAL - now % EVALUATION_INTERVAL + GRID_SLACK
 
 
 def corrected_gain(gain: float, target: float, measured: float) -> float:
@@ -273,6 +279,9 @@ class ScenarioRunner:
                 if step.until is not None:
                     result.timed_out.append(step.phase)
                 break
+        # Phases end on CloudWatch's evaluation grid, so every evaluated minute holds one phase's load
+        # only, whatever the time scale and however long deploy took: runs at any scale see the same.
+        await self.clock.sleep(grid_wait(self.clock.now()))
         end = self.clock.now()
         result.spans[step.phase] = (start, end)
         self.h.timeline.emit(end, "phase", name=step.phase, action="end",

@@ -34,3 +34,10 @@ def test_a_cpu_load_outside_what_a_task_can_show_is_refused() -> None:
 ])
 def test_the_aim_is_corrected_in_bounded_steps(gain: float, target: float, measured: float, expected: float) -> None:
     assert corrected_gain(gain, target, measured) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("now, wait", [(120.0, 61.0), (119.0, 2.0), (150.5, 30.5)])
+def test_phases_end_just_after_an_evaluation_minute(now: float, wait: float) -> None:
+    from harness.scenarios.runner import grid_wait
+
+    assert grid_wait(now) == pytest.approx(wait)
