@@ -183,7 +183,8 @@ class Harness:
         image = await asyncio.to_thread(ensure_image, self.model.services[0].task_definition.containers[0].image,
                                         self.say)
         self.say(f"image      {image}")
-        return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
+        return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
+                             stack=self.model.stack_name)
 
     def _start_control_loops(self) -> None:
         """Metrics in, alarms evaluated, actions out: the loop the template's alarms and policies describe."""

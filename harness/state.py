@@ -81,7 +81,7 @@ def kill_leftovers(pids: list[int]) -> list[int]:
     """SIGKILL whichever of `pids` still runs; returns those it killed."""
     killed = []
     for pid in pids:
-        if alive(pid):
+        if pid > 0 and alive(pid):  # never 0 or below: that would signal a whole process group
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

@@ -1,4 +1,4 @@
-"""The sample app's HTTP server: factorials, a CPU burner, an error lever, keep-alive HTTP/1.1.
+"""The sample app's HTTP server: factorials, a CPU burner, a memory hog, an error lever, keep-alive HTTP/1.1.
 
 Every answer carries `X-Served-By: <port>` so tests and the load balancer's users can tell which
 task answered.
@@ -18,6 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 
 MAX_FACTORIAL = 14
 MAX_CPU_MS = 10_000.0
+MAX_MEMORY_MB = 4096
+
+
+def hold_memory(mb: int) -> int:
+    """Allocate and touch `mb` MiB for the length of the request (tests a task's hard memory limit)."""
+    block = bytearray(mb * 1024 * 1024)
+    for i in range(0, len(block), 4096):  # touch every page so it is really resident
+        block[i] = 1
+    return len(block) // (1024 * 1024)
 
 
 def burn_cpu(ms: float) -> float:
@@ -49,6 +58,12 @@ def route(method: str, target: str) -> tuple[int, str]:
             return 400, f"ms must be a number from 0 to {MAX_CPU_MS:g}"
         burned = burn_cpu(ms)
         return 200, f"burned {burned:.1f} ms"
+    if path == "/memory":
+        values = query.get("mb", [])
+        mb = int(values[0]) if len(values) == 1 and values[0].isdigit() else -1
+        if not 0 <= mb <= MAX_MEMORY_MB:
+            return 400, f"mb must be a whole number from 0 to {MAX_MEMORY_MB}"
+        return 200, f"held {hold_memory(mb)} MiB"
     if path == "/error":
         values = query.get("status", [])
         code = int(values[0]) if len(values) == 1 and values[0].isdigit() else 0

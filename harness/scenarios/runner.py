@@ -216,7 +216,8 @@ class ScenarioRunner:
     # -- faults ---------------------------------------------------------------------------------------
     def _hang_tasks(self) -> list[int]:
         """Freeze every running task (SIGSTOP): requests time out, health checks fail, ECS replaces them."""
-        pids = [t.pid for s in self.h.schedulers for t in s.running_tasks()]
+        # A pid of 0 or below would signal the harness's own process group: only real pids.
+        pids = [t.pid for s in self.h.schedulers for t in s.running_tasks() if t.pid and t.pid > 0]
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGSTOP)
