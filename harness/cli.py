@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     mail = sub.add_parser("mail", help="list the mailbox, or show one message")
     mail.add_argument("id", nargs="?", help="a message id (or a unique prefix) to show whole")
 
+    image = sub.add_parser("image", help="Docker images for --runtime docker, built with no registry")
+    image.add_argument("what", choices=("base", "build"),
+                       help="base: the offline base image (debootstrap + docker import), cached by tag; "
+                            "build: the sample app image from sample_app/Dockerfile on that base")
+    image.add_argument("--force", action="store_true", help="rebuild the base even if it is cached")
+
     logs = sub.add_parser("logs", help="the tasks' output, from CloudWatch Logs (as the awslogs driver ships it)")
     logs.add_argument("--task", help="only this task (its id or a prefix of it)")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_mail(args, folder)
         if args.command == "logs":
             return cmd_logs(args, folder)
+        if args.command == "image":
+            return cmd_image(args)
         return cmd_down(folder)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
@@ -283,6 +291,16 @@ def _status_report(running: state.RunState) -> dict[str, Any]:
         "alarms": alarms,
         "scaling_activities": running.scaling_activities,
     }
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    from harness.image import build_base, ensure_image
+
+    if args.what == "base":
+        print(build_base(_say, force=args.force))
+    else:
+        print(ensure_image(None, _say))
+    return 0
 
 
 def cmd_logs(args: argparse.Namespace, folder: Path) -> int:
