@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def one_run(time_scale: float, healthy_wanted: int) -> dict[str, float]:
         )
         marks: dict[str, float] = {}
         healthy = 0
+        # Bounded whatever `up` prints: after 120 s it is interrupted, which ends its output.
+        watchdog = threading.Timer(120.0, proc.send_signal, (signal.SIGINT,))
+        watchdog.start()
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -46,14 +50,13 @@ def one_run(time_scale: float, healthy_wanted: int) -> dict[str, float]:
                 for name, prefix in MARKS.items():
                     if line.startswith(prefix) and name not in marks:
                         marks[name] = now
-                if line.startswith("target") and "-> healthy" in line:
+                if " target " in line and "-> healthy" in line:
                     healthy += 1
                     if healthy == healthy_wanted:
                         marks["healthy"] = now
                         break
-                if now > 120:
-                    break
         finally:
+            watchdog.cancel()
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
         if "healthy" not in marks:
