@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import ctypes
 import http.client
 import importlib.util
 import json
@@ -33,10 +32,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.child import StartStop, die_with_parent
 from harness.errors import ConfigError, TaskError
 
 __all__ = [
@@ -300,13 +300,6 @@ def parse_live(status: Mapping[str, Any]) -> LiveStats:
 
 # ---------------------------------------------------------------- the Locust process
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGKILL when the parent thread dies (man 2 prctl)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _load_phaseplan(locustfile: Path) -> ModuleType:
@@ -324,7 +317,7 @@ def _load_phaseplan(locustfile: Path) -> ModuleType:
     return module
 
 
-class LocustProcess:
+class LocustProcess(StartStop):
     """One headless Locust run of `phases` against `host`; files go to `workdir`.
 
     start() must be called from the main thread: PR_SET_PDEATHSIG fires when the *thread* that
@@ -447,7 +440,7 @@ class LocustProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: stop() signals only Locust and its children
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent(signal.SIGKILL),
             )
         except OSError as exc:
             raise TaskError(f"Cannot start Locust ({self.command()[:3]}): {exc}.") from exc
@@ -536,14 +529,6 @@ class LocustProcess:
         timeline = [(int(t), str(n), int(s), int(c)) for t, n, s, c in status.get("timeline", [])]
         return LoadStats(endpoints=endpoints, total=total, history=self.history(), status_timeline=timeline)
 
-    def __enter__(self) -> LocustProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 class ControlledLocustProcess(LocustProcess):

@@ -31,9 +31,9 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from harness.child import StartStop
 from harness.errors import CloudError
 from harness.net import LOOPBACK, port_in_use
 
@@ -264,7 +264,7 @@ def localstack_env(port: int, filesystem_root: Path, *, with_extension: bool, ve
     return env
 
 
-class LocalStackCloud:
+class LocalStackCloud(StartStop):
     """LocalStack on `host:port`, run from the cached venv. Same interface as EmbeddedCloud."""
 
     def __init__(
@@ -364,14 +364,6 @@ class LocalStackCloud:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
-    def __enter__(self) -> LocalStackCloud:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"LocalStackCloud(endpoint={self.endpoint!r}, pid={self.pid}, with_extension={self.with_extension})"
@@ -408,7 +400,7 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
             continue
 
 
-class ExternalCloud:
+class ExternalCloud(StartStop):
     """A LocalStack (or LocalStack-compatible endpoint) the user already runs on this machine."""
 
     def __init__(self, url: str) -> None:
@@ -442,14 +434,6 @@ class ExternalCloud:
     def stop(self) -> None:
         """Nothing to stop: the user runs this endpoint."""
 
-    def __enter__(self) -> ExternalCloud:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"ExternalCloud(endpoint={self.endpoint!r})"

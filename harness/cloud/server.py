@@ -13,7 +13,6 @@ The child (`python -m harness.cloud.server --port N`) registers the harness's Cl
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import signal
@@ -25,9 +24,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from harness.child import StartStop, die_with_parent
 from harness.errors import CloudError
 from harness.net import port_in_use
 
@@ -49,12 +48,11 @@ SERVICES = (
     "sts",
 )
 START_TIMEOUT_S = 30.0  # wall seconds; moto's import dominates (about 2 s on a quiet machine)
-_PR_SET_PDEATHSIG = 1
 
 
 
 
-class EmbeddedCloud:
+class EmbeddedCloud(StartStop):
     """moto on `host:port` in a child process. `with EmbeddedCloud() as cloud: cloud.endpoint`."""
 
     def __init__(self, port: int = 4566, host: str = "127.0.0.1", *,
@@ -114,7 +112,7 @@ class EmbeddedCloud:
             cwd=pkg_root,
             # PR_SET_PDEATHSIG fires when the forking *thread* exits, so only use it from the main
             # thread; the child's parent-pid watchdog covers the other cases.
-            preexec_fn=_die_with_parent if in_main_thread else None,
+            preexec_fn=die_with_parent(signal.SIGTERM) if in_main_thread else None,
         )
         os.close(fd)
         try:
@@ -165,26 +163,9 @@ class EmbeddedCloud:
             self._stderr_path.unlink(missing_ok=True)
             self._stderr_path = None
 
-    def __enter__(self) -> EmbeddedCloud:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedCloud(endpoint={self.endpoint!r}, pid={self.pid})"
-
-
-def _die_with_parent() -> None:
-    """In the forked child: ask Linux to SIGTERM us when the parent goes away."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except OSError:
-        pass  # not Linux: the parent-pid watchdog still applies
 
 
 # --------------------------------------------------------------------------- the child process

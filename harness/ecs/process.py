@@ -9,8 +9,6 @@ PR_SET_PDEATHSIG makes the kernel SIGKILL them when the thread that started them
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import importlib.util
 import logging
 import os
@@ -29,11 +27,11 @@ import psutil
 from harness.ecs.cgroup import CgroupManager, TaskCgroup
 from harness.ecs.runtime import RunningTask, TaskSpec, Usage
 from harness.net import LOOPBACK, accepts_connections, port_in_use
+from harness.child import die_with_parent
 from harness.errors import TaskError
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -55,13 +53,11 @@ def _default_command() -> tuple[list[str], dict[str, str]]:
 
 
 def _child_setup(parent_pid: int, cgroup: TaskCgroup | None) -> Callable[[], None]:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    die = die_with_parent(signal.SIGKILL, parent_pid)
 
     def setup() -> None:
         # Runs in the child between fork and exec.
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the harness died before prctl took effect
-            os._exit(1)
+        die()
         if cgroup is not None:
             cgroup.attach()
 
