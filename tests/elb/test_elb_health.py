@@ -7,38 +7,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import pytest
+from sample_app_process import App
 
 from harness.clock import ManualClock, ScaledClock
-from harness.elb.health import HealthChecker, Matcher, ProbeResult, http_probe, next_health
+from harness.elb.health import (
+    HealthChecker,
+    Matcher,
+    ProbeResult,
+    http_probe,
+    next_health,
+)
 from harness.elb.targets import Target, TargetGroupRuntime, TargetState
 from harness.errors import ConfigError
-from sample_app_process import App
+from harness.stack import TargetGroup
+from tests.elb.config import health_check, target_group
 
 I, H, U, D = TargetState.INITIAL, TargetState.HEALTHY, TargetState.UNHEALTHY, TargetState.DRAINING
 OK, BAD = ProbeResult(True), ProbeResult(False, "Target.Timeout")
 
 
-@dataclass
-class HC:
-    path: str = "/"
-    port: str = "traffic-port"
-    protocol: str = "HTTP"
-    interval: float = 30.0
-    timeout: float = 5.0
-    healthy_threshold: int = 3
-    unhealthy_threshold: int = 2
-    matcher: str = "200"
+HC = partial(health_check, healthy_threshold=3)
 
 
-@dataclass
-class TG:
-    health: HC = field(default_factory=HC)
-    deregistration_delay: float = 300.0
-    name: str = "tg"
-    full_name: str = "targetgroup/tg/0123456789abcdef"
+def TG(**kw: Any) -> TargetGroup:
+    return target_group(**{"health": HC(), **kw})
 
 
 # (state, successes, failures, probe, healthy_threshold, unhealthy_threshold) -> (state, successes, failures)

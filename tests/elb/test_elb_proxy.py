@@ -9,37 +9,28 @@ import asyncio
 import http.client
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pytest
+from sample_app_process import App
 
 from harness.clock import ScaledClock
 from harness.elb.health import HealthChecker
 from harness.elb.proxy import LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime, TargetState
-from sample_app_process import App
+from harness.stack import TargetGroup
+from tests.elb.config import health_check, target_group
 
 H = TargetState.HEALTHY
 
 
-@dataclass
-class HC:
-    path: str = "/"
-    port: str = "traffic-port"
-    protocol: str = "HTTP"
-    interval: float = 10.0
-    timeout: float = 5.0
-    healthy_threshold: int = 2
-    unhealthy_threshold: int = 2
-    matcher: str = "200"
+HC = partial(health_check, interval=10.0, healthy_threshold=2)
 
 
-@dataclass
-class TG:
-    health: HC = field(default_factory=HC)
-    deregistration_delay: float = 300.0
-    name: str = "web"
-    full_name: str = "targetgroup/web/0123456789abcdef"
+def TG(**kw: Any) -> TargetGroup:
+    return target_group(**{"health": HC(), "name": "web", **kw})
 
 
 @dataclass

@@ -6,34 +6,28 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balance
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from harness.clock import ManualClock
-from harness.elb.targets import Target, TargetGroupRuntime, TargetState, routable_targets
+from harness.elb.targets import (
+    Target,
+    TargetGroupRuntime,
+    TargetState,
+    routable_targets,
+)
+from harness.stack import TargetGroup
+from tests.elb.config import health_check, target_group
 
 I, H, U, D = TargetState.INITIAL, TargetState.HEALTHY, TargetState.UNHEALTHY, TargetState.DRAINING
 
 
-@dataclass
-class HC:
-    path: str = "/"
-    port: str = "traffic-port"
-    protocol: str = "HTTP"
-    interval: float = 30.0
-    timeout: float = 5.0
-    healthy_threshold: int = 5
-    unhealthy_threshold: int = 2
-    matcher: str = "200"
+HC = health_check
 
 
-@dataclass
-class TG:
-    health: HC = field(default_factory=HC)
-    deregistration_delay: float = 300.0
-    name: str = "tg"
-    full_name: str = "targetgroup/tg/0123456789abcdef"
+def TG(**kw: Any) -> TargetGroup:
+    return target_group(**kw)
 
 
 @pytest.mark.parametrize(("states", "expected"), [
