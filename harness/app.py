@@ -32,7 +32,7 @@ from harness.elb.targets import TargetGroupRuntime
 from harness.errors import DeployError
 from harness.events import Timeline
 from harness.logs import LogShipper
-from harness.mailbox import Mailbox, SmtpSink
+from harness.mailbox import Mailbox, SmtpSink, relay_answers
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
@@ -56,6 +56,8 @@ class Options:
     enforce_quota: bool = True
     runtime: str = "process"  # "process" or "docker"
     cloud: str = "embedded"  # "embedded", "localstack", or the URL of a LocalStack already running
+    mail_relay: tuple[str, int] | None = None  # a loopback SMTP server that also gets every message
+    lb_port: int = 0  # 127.0.0.1 port of the first load balancer's first listener (0: any free one)
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Harness:
             report.raise_if_missing()
 
         self.mailbox = Mailbox(opts.home / "mailbox")
-        self.sink = SmtpSink(self.mailbox)
+        self.sink = SmtpSink(self.mailbox, relay=opts.mail_relay)
         self.sink.start()
         stack.callback(self.sink.stop)
 
@@ -130,7 +132,8 @@ class Harness:
 
         for lb in self.model.load_balancers:
             routes = {l.port: self.groups[l.target_group_arn] for l in lb.listeners if l.target_group_arn in self.groups}
-            proxy = LoadBalancerProxy(routes, self.clock)
+            fixed = {lb.listeners[0].port: opts.lb_port} if opts.lb_port and not self.proxies and lb.listeners else {}
+            proxy = LoadBalancerProxy(routes, self.clock, ports=fixed)
             await proxy.start()
             stack.push_async_callback(proxy.stop)
             self.proxies.append(proxy)
@@ -160,6 +163,11 @@ class Harness:
                      f"CPU reservation: {snap.cpu_source}")
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
+        if opts.mail_relay is not None:
+            relay = "{}:{}".format(*opts.mail_relay)
+            why = await asyncio.to_thread(relay_answers, opts.mail_relay)
+            self.say(f"mail relay {relay}: " + ("answers; every message is handed on to it" if why is None else
+                     f"does not answer ({why}); each message is tried when it is sent, and kept in the mailbox"))
         self._start_control_loops()
 
     def _make_cloud(self) -> tuple[Any, str]:

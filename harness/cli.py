@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from harness import state
 from harness.errors import ConfigError, HarnessError
+from harness.mailbox import parse_relay
 
 REPO_TEMPLATE = Path(__file__).resolve().parent.parent / "infrastructure" / "ecs.yml"
 DEFAULT_TIME_SCALE = 30.0
@@ -78,6 +80,12 @@ def _stack_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
     cmd.add_argument("--runtime", choices=("process", "docker"), default="process",
                      help="tasks as child processes (default) or as Docker containers of sample_app/Dockerfile")
+    cmd.add_argument("--lb-port", default=os.environ.get("HARNESS_LB_PORT") or "0", metavar="N",
+                     help="serve the load balancer's (first) listener on 127.0.0.1:N (default: any free port, "
+                          "or $HARNESS_LB_PORT)")
+    cmd.add_argument("--mail-relay", default=os.environ.get("HARNESS_MAIL_RELAY") or None, metavar="HOST:PORT",
+                     help="also hand every alert email to this loopback SMTP server, e.g. the compose file's "
+                          "mailpit at 127.0.0.1:1025 (default: $HARNESS_MAIL_RELAY)")
     cmd.add_argument("--cloud", default="embedded", metavar="embedded|localstack|URL",
                      help="the AWS endpoint: embedded moto (default), a LocalStack started here, or a LocalStack's URL")
 
@@ -138,12 +146,31 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     options = Options(template=template, params=parse_params(args.param), home=folder,
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
-                      runtime=args.runtime, cloud=_cloud_choice(args.cloud))
+                      runtime=args.runtime, cloud=_cloud_choice(args.cloud),
+                      mail_relay=_relay(args.mail_relay), lb_port=_lb_port(args.lb_port))
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
     _print_timeline(harness)
     _say(f"harness {args.command}: {template.name}, time scale {args.time_scale:g}x "
          f"(one wall second = {args.time_scale:g} template seconds)")
     return harness
+
+
+def _lb_port(value: str) -> int:
+    from harness.net import port_in_use
+
+    given_by = "--lb-port" if value != os.environ.get("HARNESS_LB_PORT") else "$HARNESS_LB_PORT"
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError(f"{given_by} {value!r}: give a port number from 1 to 65535 (or 0 for any free port)")
+    if int(value) and port_in_use(int(value)):
+        raise ConfigError(f"{given_by} {value}: 127.0.0.1:{value} is already in use; choose another port")
+    return int(value)
+
+
+def _relay(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    given_by = "--mail-relay" if value != os.environ.get("HARNESS_MAIL_RELAY") else "$HARNESS_MAIL_RELAY"
+    return parse_relay(value, given_by)
 
 
 def _cloud_choice(value: str) -> str:

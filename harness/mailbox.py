@@ -10,13 +10,20 @@ Threading: `SmtpSink` runs aiosmtpd's threaded `Controller` (its own thread and 
 own loop is never blocked by mail traffic and blocking `smtplib` clients can talk to it from any thread.
 A message is written to disk before the sink answers `250` to DATA, so once `smtplib.sendmail` returns the
 message is already in the Maildir: readers need no polling.
+
+Relay: with `relay=(host, port)` (a loopback SMTP server such as the compose file's mailpit), the sink also
+hands each stored message on, with the same envelope, before it answers `250`. A relay that is down or refuses
+costs nothing but a warning naming it: the Maildir keeps the message either way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import email.utils
+import logging
 import mailbox as stdlib_mailbox
+import smtplib
 import socket
 import threading
 from dataclasses import dataclass
@@ -32,7 +39,31 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from harness.errors import CloudError, ConfigError
 from harness.net import is_loopback
 
-__all__ = ["Mailbox", "SmtpSink", "StoredMail"]
+__all__ = ["Mailbox", "SmtpSink", "StoredMail", "parse_relay"]
+
+log = logging.getLogger(__name__)
+RELAY_TIMEOUT = 10.0  # wall seconds for one hand-over to the relay
+
+
+def parse_relay(value: str, option: str = "--mail-relay") -> tuple[str, int]:
+    """`HOST:PORT` of a loopback SMTP server, checked; `option` names the culprit in the error."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{option} {value!r}: give HOST:PORT of an SMTP server, such as 127.0.0.1:1025")
+    if not is_loopback(host):
+        raise ConfigError(f"{option} {value!r}: the harness talks to loopback addresses only, such as 127.0.0.1")
+    return host, int(port)
+
+
+def relay_answers(relay: tuple[str, int]) -> str | None:
+    """None when an SMTP server answers at `relay`, else why not."""
+    try:
+        with smtplib.SMTP(*relay, timeout=RELAY_TIMEOUT) as smtp:
+            smtp.noop()
+    except (OSError, smtplib.SMTPException) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 @dataclass(frozen=True)
@@ -158,8 +189,9 @@ def _body_text(msg: EmailMessage) -> str:
 class _MaildirHandler:
     """aiosmtpd handler: each accepted DATA becomes one Maildir file, as a local delivery agent would write it."""
 
-    def __init__(self, box: Mailbox) -> None:
+    def __init__(self, box: Mailbox, relay: tuple[str, int] | None = None) -> None:
         self._box = box
+        self._relay = relay
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -174,7 +206,19 @@ class _MaildirHandler:
             self._box.add(trace + content)
         except OSError as exc:
             return f"451 Requested action aborted: cannot write to the mailbox {self._box.folder}: {exc}"
+        if self._relay is not None:
+            await asyncio.to_thread(self._hand_on, envelope.mail_from or "", list(envelope.rcpt_tos), content)
         return "250 Message accepted for delivery"
+
+    def _hand_on(self, sender: str, recipients: list[str], content: bytes) -> None:
+        assert self._relay is not None
+        host, port = self._relay
+        try:
+            with smtplib.SMTP(host, port, timeout=RELAY_TIMEOUT) as smtp:
+                smtp.sendmail(sender, recipients, content)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("mail relay %s:%s did not take a message for %s (%s); it is kept in %s",
+                        host, port, ", ".join(recipients), exc, self._box.folder)
 
 
 class _BoundController(Controller):
@@ -201,10 +245,14 @@ class SmtpSink:
     module docstring). Usable as a context manager; `stop()` is idempotent and leaves no thread or socket.
     """
 
-    def __init__(self, mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0,
+                 relay: tuple[str, int] | None = None) -> None:
         if not is_loopback(host):
             raise ConfigError(f"The SMTP sink must listen on a loopback address such as 127.0.0.1, not {host!r}.")
+        if relay is not None and not is_loopback(relay[0]):
+            raise ConfigError(f"The mail relay must be on a loopback address such as 127.0.0.1, not {relay[0]!r}.")
         self.mailbox = mailbox
+        self.relay = relay
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -233,7 +281,7 @@ class SmtpSink:
                 f"The SMTP sink cannot listen on {self.host}:{self._requested_port}: {exc.strerror or exc}. "
                 f"Is another mail server using port {self._requested_port}? Choose another port or 0 for any free one."
             ) from exc
-        controller = _BoundController(_MaildirHandler(self.mailbox), sock)
+        controller = _BoundController(_MaildirHandler(self.mailbox, self.relay), sock)
         try:
             controller.start()
         except BaseException as exc:

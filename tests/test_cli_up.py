@@ -80,7 +80,7 @@ class Up:
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
-    handle = Up(tmp_path / "home")
+    handle = Up(tmp_path / "home", "--lb-port", str(free_port()))
     try:
         yield handle
     finally:
@@ -112,6 +112,7 @@ def wait_healthy(home: Path, count: int, timeout: float = UP_TIMEOUT) -> dict[st
 def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up) -> None:
     line = up.wait_for("load bal.")
     lb_url = line.split()[2]
+    assert lb_url == "http://127.0.0.1:" + up.proc.args[up.proc.args.index("--lb-port") + 1]  # type: ignore[union-attr]
     up.wait_for("ready")
     report = wait_healthy(up.home, 2)
 

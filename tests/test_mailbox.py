@@ -117,3 +117,47 @@ def test_messages_are_ordered_by_date_and_read_from_cur_too(sink: SmtpSink, box:
     listed = box.messages()
     assert [m.subject for m in listed] == ["earlier", "later"]
     assert all(m.path.parent.name == "cur" for m in listed)
+
+
+def test_a_relay_gets_every_message_with_its_envelope_and_the_maildir_keeps_it(box: Mailbox, tmp_path) -> None:
+    # The relay is another real SMTP server (in compose, mailpit); here a second sink with its own Maildir.
+    relayed = Mailbox(tmp_path / "relayed")
+    with SmtpSink(relayed) as relay, SmtpSink(box, relay=("127.0.0.1", relay.port)) as sink:
+        _send(sink, _raw("ALARM: cpu", to="admin@example.com", body="over 85"), to="admin@example.com")
+        [kept], [handed_on] = box.messages(), relayed.messages()
+    assert kept.subject == handed_on.subject == "ALARM: cpu"
+    assert handed_on.body == "over 85\n"
+    assert handed_on.header("Return-Path") == "<sender@example.com>"
+    assert handed_on.header("Delivered-To") == "admin@example.com"
+    assert handed_on.message.get_all("Delivered-To") == ["admin@example.com"]  # not the sink's trace twice
+
+
+def test_a_relay_that_is_down_costs_a_warning_naming_it_not_the_message(box: Mailbox, caplog) -> None:
+    from harness.net import free_port
+
+    port = free_port()  # nothing listens there
+    with SmtpSink(box, relay=("127.0.0.1", port)) as sink:
+        with caplog.at_level("WARNING", logger="harness.mailbox"):
+            _send(sink, _raw("ALARM: 5xx"))
+    assert [m.subject for m in box.messages()] == ["ALARM: 5xx"]
+    assert f"mail relay 127.0.0.1:{port}" in caplog.text and "ops@example.com" in caplog.text
+
+
+@pytest.mark.parametrize(("value", "culprit"), [
+    ("127.0.0.1:1025", None),
+    ("[::1]:1025", None),
+    ("10.0.0.5:25", "loopback"),
+    ("mail.example.com:25", "loopback"),
+    ("127.0.0.1", "HOST:PORT"),
+    ("127.0.0.1:0", "HOST:PORT"),
+    ("127.0.0.1:70000", "HOST:PORT"),
+])
+def test_a_relay_address_is_checked(value: str, culprit: str | None) -> None:
+    from harness.mailbox import parse_relay
+
+    if culprit is None:
+        assert parse_relay(value)[1] == 1025
+        return
+    with pytest.raises(ConfigError) as e:
+        parse_relay(value, "--mail-relay")
+    assert "--mail-relay" in str(e.value) and value in str(e.value) and culprit in str(e.value)

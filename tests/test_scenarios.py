@@ -78,8 +78,16 @@ def test_full_story_is_the_default_and_every_expectation_holds(tmp_path: Path) -
 
 def test_another_template_behaves_by_its_own_numbers(tmp_path: Path) -> None:
     """tests/data/other-numbers.yml: other logical IDs; 1..3 tasks, +1/-1 steps, cooldown 120,
-    thresholds 60 / 20 / 80 over 180 s. Nothing of infrastructure/ecs.yml may leak in."""
-    proc, report = run(tmp_path, "full-story", "--template", "tests/data/other-numbers.yml")
+    thresholds 60 / 20 / 80 over 180 s. Nothing of infrastructure/ecs.yml may leak in. Its mail is
+    also handed on to a relay (a real SMTP server here, as mailpit is in compose)."""
+    from harness.mailbox import Mailbox, SmtpSink
+
+    relayed = Mailbox(tmp_path / "relayed")
+    with SmtpSink(relayed) as relay:
+        proc, report = run(tmp_path, "full-story", "--template", "tests/data/other-numbers.yml",
+                           "--mail-relay", f"127.0.0.1:{relay.port}")
+    subjects = sorted(m["subject"] for m in report["emails"])
+    assert len(subjects) >= 3 and sorted(m.subject for m in relayed.messages()) == subjects
     assert failed(report) == [], proc.stdout[-4000:]
     assert proc.returncode == 0
     assert desired_path(report) == [2, 3, 2, 1]

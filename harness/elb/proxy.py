@@ -116,7 +116,8 @@ class LoadBalancerProxy:
     """One ALB: `routes` maps each listener port to its default target group's runtime."""
 
     def __init__(self, routes: dict[int, TargetGroupRuntime], clock: Clock, host: str = "127.0.0.1",
-                 idle_timeout: float = 60.0, max_idle_per_target: int = 256) -> None:
+                 idle_timeout: float = 60.0, max_idle_per_target: int = 256,
+                 ports: dict[int, int] | None = None) -> None:
         if host != "127.0.0.1":
             raise CloudError(f"the load balancer binds 127.0.0.1 only, not {host!r}")
         self.routes = dict(routes)
@@ -126,6 +127,7 @@ class LoadBalancerProxy:
         self.idle_timeout = idle_timeout
         self.max_idle_per_target = max_idle_per_target
         self.stats = LoadBalancerStats()
+        self.ports = dict(ports or {})  # listener port -> the 127.0.0.1 port to bind (default: any free one)
         self.bound_ports: dict[int, int] = {}
         self._servers: list[asyncio.base_events.Server] = []
         self._clients: set[asyncio.Task[None]] = set()
@@ -136,16 +138,18 @@ class LoadBalancerProxy:
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
-        try:
-            for listener_port, group in self.routes.items():
+        for listener_port, group in self.routes.items():
+            port = self.ports.get(listener_port, 0)
+            try:
                 server = await asyncio.start_server(
                     lambda r, w, lp=listener_port, g=group: self._serve_client(lp, g, r, w),
-                    self.host, 0, limit=_HEAD_LIMIT)
-                self._servers.append(server)
-                self.bound_ports[listener_port] = server.sockets[0].getsockname()[1]
-        except OSError as exc:
-            await self.stop()
-            raise CloudError(f"the load balancer could not listen on {self.host}: {exc}") from exc
+                    self.host, port, limit=_HEAD_LIMIT)
+            except OSError as exc:
+                await self.stop()
+                raise CloudError(f"the load balancer's listener :{listener_port} could not listen on "
+                                 f"{self.host}:{port}: {exc.strerror or exc}") from exc
+            self._servers.append(server)
+            self.bound_ports[listener_port] = server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         for server in self._servers:

@@ -107,6 +107,8 @@ def test_config_harness_service(compose: str) -> None:
     assert "/tmp/somewhere:/var/lib/harness:rw" in volumes
     assert svc["command"][:3] == ["up", "--runtime", "docker"]
     assert svc["command"][svc["command"].index("--cloud-port") + 1] == "4999"
+    assert svc["environment"]["HARNESS_LB_PORT"] == "8080"  # a URL compose users can bookmark
+    assert svc["environment"]["HARNESS_MAIL_RELAY"] == ""  # off unless the mail profile's relay is named
     app = config(compose, (), env)["services"]["sample-app"]
     assert app["image"] == "harness/sample-app:latest" and app["build"]["args"]["BASE_IMAGE"]
 
@@ -187,6 +189,7 @@ def project(compose: str, engine: None, tmp_path: Path) -> Iterator[tuple[list[s
         HARNESS_BASE_IMAGE=base,
         HARNESS_COMPOSE_HOME=str(home),
         HARNESS_CLOUD_PORT=str(free_port()),
+        HARNESS_LB_PORT=str(free_port()),
         HARNESS_EXTRA_CA_CERTS=os.environ.get("HARNESS_EXTRA_CA_CERTS") or extra_ca(),
     )
     cmd = [compose, "-f", str(COMPOSE_FILE), "-p", f"harness-smoke-{uuid.uuid4().hex[:8]}"]
@@ -216,23 +219,31 @@ def test_build_up_serve_and_down(project: tuple[list[str], dict[str, str], Path]
     run([*cmd, "build", *LOCAL_SERVICES], env, timeout=BUILD_TIMEOUT)
     t_build = time.monotonic() - t0
 
-    run([*cmd, "up", "-d", "harness"], env, timeout=120)
-
     def logs() -> str:
         return run([*cmd, "logs", "--no-color", "harness"], env, timeout=60, check=False).stdout
 
-    url = wait_for("the harness did not print its load balancer URL",
-                   lambda: (m := LB_LINE.search(logs())) and m.group(1), UP_TIMEOUT, logs)
-    status, body = wait_for(f"{url}/5 did not answer 200",
-                            lambda: (r := get(f"{url}/5"))[0] == 200 and r, UP_TIMEOUT, logs)
-    assert body.strip() == "120"
+    from harness.mailbox import Mailbox, SmtpSink
 
-    task_ids = set(TASK_LINE.findall(logs()))
-    assert task_ids, "the harness printed no started task"
-    assert containers_with_tasks(client, task_ids), "the tasks are not Docker containers (sibling containers expected)"
-    # The home folder is a host folder: the SNS subscription confirmation is already in its Maildir.
-    wait_for("no mail reached the mailbox on the host",
-             lambda: any((home / "mailbox" / d).glob("*") for d in ("new", "cur")), UP_TIMEOUT, logs)
+    relayed = Mailbox(home.parent / "relayed")
+    with SmtpSink(relayed) as relay:
+        env["HARNESS_MAIL_RELAY"] = f"127.0.0.1:{relay.port}"
+        run([*cmd, "up", "-d", "harness"], env, timeout=120)
+
+        url = wait_for("the harness did not print its load balancer URL",
+                       lambda: (m := LB_LINE.search(logs())) and m.group(1), UP_TIMEOUT, logs)
+        assert url == f"http://127.0.0.1:{env['HARNESS_LB_PORT']}"
+        status, body = wait_for(f"{url}/5 did not answer 200",
+                                lambda: (r := get(f"{url}/5"))[0] == 200 and r, UP_TIMEOUT, logs)
+        assert body.strip() == "120"
+
+        task_ids = set(TASK_LINE.findall(logs()))
+        assert task_ids, "the harness printed no started task"
+        assert containers_with_tasks(client, task_ids), "the tasks are not Docker containers (sibling containers expected)"
+        # The home folder is a host folder: the SNS subscription confirmation is already in its Maildir.
+        wait_for("no mail reached the mailbox on the host",
+                 lambda: any((home / "mailbox" / d).glob("*") for d in ("new", "cur")), UP_TIMEOUT, logs)
+        # ... and was handed on to the relay (mailpit's place in the mail profile; here a real SMTP server).
+        wait_for("no mail reached the relay", lambda: relayed.messages(), UP_TIMEOUT, logs)
 
     # SIGTERM (what `docker-compose down` sends): the harness stops and removes its task containers itself.
     run([*cmd, "stop", "-t", str(STOP_TIMEOUT), "harness"], env, timeout=STOP_TIMEOUT + 60)

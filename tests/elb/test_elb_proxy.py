@@ -154,6 +154,26 @@ def test_503_when_no_target_to_route_to_and_the_connection_stays_open() -> None:
     asyncio.run(scenario())
 
 
+def test_a_listener_can_have_a_fixed_port_and_a_taken_one_is_named() -> None:
+    from harness.errors import CloudError
+    from harness.net import free_port
+
+    async def scenario() -> None:
+        clock = ScaledClock(30)
+        group = TargetGroupRuntime(TG(), clock)
+        port = free_port()
+        async with LoadBalancerProxy({80: group, 8080: group}, clock, ports={80: port}) as lb:
+            assert lb.url(80) == f"http://127.0.0.1:{port}"
+            assert lb.bound_ports[8080] not in (0, port)  # the other listener: any free port
+            # The port is now taken: a second load balancer asking for it fails, naming listener and port.
+            other = LoadBalancerProxy({80: group}, clock, ports={80: port})
+            with pytest.raises(CloudError, match=rf"listener :80 could not listen on 127\.0\.0\.1:{port}"):
+                await other.start()
+            assert other.bound_ports == {}
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("behaviour", ["close", "garbage", "refused"])
 def test_502_when_the_target_closes_answers_garbage_or_refuses(behaviour: str) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
