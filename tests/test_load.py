@@ -210,7 +210,7 @@ def test_two_phase_run_stops_by_itself_with_stats(app_url: str, tmp_path: Path) 
         lp.stop()
     assert rc == 0, lp.log_tail()
     # Bounded by the phases (6 s) plus Locust's start-up and shutdown, never by our timeout.
-    assert 2 * PHASE_S <= elapsed < 2 * PHASE_S + 8, elapsed
+    assert 2 * PHASE_S <= elapsed < 2 * PHASE_S + 12, elapsed  # under the wait's 15
     assert _gone(lp.pid)
 
     stats = lp.stats()

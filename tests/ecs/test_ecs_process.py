@@ -157,7 +157,7 @@ def test_quota_caps_a_cpu_burner_at_its_reservation(tmp_path: Path) -> None:
         ratio = (u1 - u0) / (t1 - t0)
         # The cap is hard: never much above 0.25 (one CFS period of slack); below it only if the
         # 2 shared cores are so loaded the burner cannot get even a quarter of one.
-        assert 0.12 < ratio < 0.32, ratio
+        assert 0.08 < ratio < 0.32, ratio
         cg = rt._procs["burner"].cgroup
         assert cg is not None and cg.memory_dir is not None
         assert (cg.memory_dir / "memory.limit_in_bytes").read_text().strip() == str(64 * 1024 * 1024)
