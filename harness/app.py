@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import state
 from harness.clock import Clock
@@ -36,6 +37,9 @@ from harness.mailbox import Mailbox, SmtpSink, relay_answers
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
+
+if TYPE_CHECKING:
+    from harness.ecs.docker import DockerRuntime
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ class Harness:
     proxies: list[LoadBalancerProxy] = field(default_factory=list)
     groups: dict[str, TargetGroupRuntime] = field(default_factory=dict)
     schedulers: list[ServiceScheduler] = field(default_factory=list)
-    runtime: Any = None  # ProcessRuntime or DockerRuntime: the TaskRuntime protocol
+    runtime: ProcessRuntime | DockerRuntime | None = None  # both implement the TaskRuntime protocol
     timeline: Timeline = field(default_factory=Timeline)
     agent: MetricsAgent | None = None
     evaluator: AlarmEvaluator | None = None
@@ -154,7 +158,7 @@ class Harness:
                 tick=SCHEDULER_TICK, default_cpu_units=opts.default_cpu_units,
             )
             sched.listeners.append(self._task_event)
-            sched.listeners.append(lambda ev, sched=sched: self._ship_logs(sched, ev))
+            sched.listeners.append(functools.partial(self._ship_logs, sched))
             self.schedulers.append(sched)
             stack.push_async_callback(sched.shutdown)
             self._loops.append(asyncio.create_task(sched.run(), name=f"scheduler {svc.name}"))
@@ -168,7 +172,10 @@ class Harness:
             why = await asyncio.to_thread(relay_answers, opts.mail_relay)
             self.say(f"mail relay {relay}: " + ("answers; every message is handed on to it" if why is None else
                      f"does not answer ({why}); each message is tried when it is sent, and kept in the mailbox"))
-        self._start_control_loops()
+        # Mail from earlier runs stays in the mailbox; only what arrives from now on (the subscription
+        # confirmations first) goes on this run's timeline.
+        seen_mail = {m.id for m in await asyncio.to_thread(self.mailbox.messages)}
+        self._start_control_loops(seen_mail)
 
     def _make_cloud(self) -> tuple[Any, str]:
         opts = self.options
@@ -180,7 +187,7 @@ class Harness:
             return LocalStackCloud(port=opts.cloud_port), "LocalStack on this machine, with the harness extension"
         return ExternalCloud(opts.cloud), "LocalStack at that URL"
 
-    async def _make_runtime(self) -> Any:
+    async def _make_runtime(self) -> ProcessRuntime | DockerRuntime:
         opts = self.options
         if opts.runtime == "process":
             return ProcessRuntime(log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
@@ -194,7 +201,7 @@ class Harness:
         return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
                              stack=self.model.stack_name)
 
-    def _start_control_loops(self) -> None:
+    def _start_control_loops(self, seen_mail: set[str]) -> None:
         """Metrics in, alarms evaluated, actions out: the loop the template's alarms and policies describe."""
         assert self.aws and self.model and self.sink and self.runtime
         cw = self.aws.client("cloudwatch")
@@ -215,18 +222,16 @@ class Harness:
             asyncio.create_task(self._confirm_subscriptions(), name="sns confirmations"),
             asyncio.create_task(self.agent.run(), name="metrics agent"),
             asyncio.create_task(self.evaluator.run(), name="alarm evaluator"),
-            asyncio.create_task(self._observe(), name="observer"),
+            asyncio.create_task(self._observe(seen_mail), name="observer"),
         ]
 
     async def _confirm_subscriptions(self) -> None:
         assert self.sns and self.model
         await self.sns.aconfirm_pending([t.arn for t in self.model.topics])
 
-    async def _observe(self) -> None:
+    async def _observe(self, seen_mail: set[str]) -> None:
         """Put the counts a person watches on the timeline: tasks per service, load balancer traffic, mail."""
         assert self.mailbox is not None
-        # Mail from earlier runs stays in the mailbox; only what arrives now goes on this run's timeline.
-        seen_mail = {m.id for m in await asyncio.to_thread(self.mailbox.messages)}
         last: dict[int, tuple[int, int, int]] = {}
         while True:
             await self.clock.sleep(SAMPLE_INTERVAL)

@@ -340,9 +340,10 @@ def cmd_logs(args: argparse.Namespace, folder: Path) -> int:
         print(f"no harness is up (home {folder}); logs live in its cloud, which stops with it")
         return 3
     aws = Aws(running.cloud_endpoint)
-    containers = [c for s in read_stack(aws, running.stack).services for c in s.task_definition.containers
-                  if c.log_group]
-    if not containers:
+    # (log group, stream prefix) of each container that logs with awslogs
+    sources = [(c.log_group, c.log_stream_prefix) for s in read_stack(aws, running.stack).services
+               for c in s.task_definition.containers if c.log_group]
+    if not sources:
         raise ConfigError(f"no container of stack {running.stack} logs with awslogs")
     client = aws.client("logs")
 
@@ -352,16 +353,16 @@ def cmd_logs(args: argparse.Namespace, folder: Path) -> int:
             print(f"{line.stream}  {line.message}", flush=True)
 
     if not args.follow:
-        for c in containers:
-            for line in read_logs(client, c.log_group, c.log_stream_prefix):
+        for group, prefix in sources:
+            for line in read_logs(client, group, prefix):
                 show(line)
         return 0
 
     async def tail() -> None:
         from harness.clock import ScaledClock
 
-        c = containers[0]
-        async for line in follow(client, ScaledClock(1.0), c.log_group, c.log_stream_prefix, poll=1.0):
+        group, prefix = sources[0]
+        async for line in follow(client, ScaledClock(1.0), group, prefix, poll=1.0):
             show(line)
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -15,7 +15,7 @@ Call `register()` in the process that serves moto before the first template is p
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from moto.core.common_models import CloudFormationModel
 
@@ -172,8 +172,9 @@ def register() -> dict[str, type[CloudFormationModel]]:
     import moto.elbv2.models  # noqa: F401
 
     if not _REGISTERED:
-        for cls in _define_models():
-            _REGISTERED[cls.cloudformation_type()] = cls
+        for model in _define_models():
+            # Each model is `class X(_Model, CloudFormationModel)`, left abstract on purpose (see _Model).
+            _REGISTERED[model.cloudformation_type()] = cast("type[CloudFormationModel]", model)
         _name_failing_resources(parsing)
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
@@ -232,7 +233,7 @@ def supported_types() -> frozenset[str]:
     return frozenset(parsing.get_model_map()) | frozenset(parsing.NULL_MODELS)
 
 
-def _define_models() -> list[type[CloudFormationModel]]:
+def _define_models() -> list[type[_Model]]:
     """The model classes. Defined lazily so that moto's models exist first (later subclasses win)."""
     from moto.applicationautoscaling.models import applicationautoscaling_backends
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -268,17 +269,19 @@ def _define_models() -> list[type[CloudFormationModel]]:
                 raise ValueError(f"alarm {name}: the Metrics (metric math) property is not supported")
             backend = cloudwatch_backends[account_id][region_name]
             dims = [{"Name": d["Name"], "Value": str(d["Value"])} for d in props.get("Dimensions", [])]
+            # moto annotates these parameters as required, but takes None for an absent property
+            # (its own PutMetricAlarm handler passes them straight from the request).
             alarm = backend.put_metric_alarm(
                 name=name,
-                namespace=props.get("Namespace"),
-                metric_name=props.get("MetricName"),
-                comparison_operator=props.get("ComparisonOperator"),
-                evaluation_periods=_int(props.get("EvaluationPeriods")),
-                period=_int(props.get("Period")),
-                threshold=_float(props.get("Threshold")),
-                statistic=props.get("Statistic"),
+                namespace=props.get("Namespace"),  # type: ignore[arg-type]
+                metric_name=props.get("MetricName"),  # type: ignore[arg-type]
+                comparison_operator=props.get("ComparisonOperator"),  # type: ignore[arg-type]
+                evaluation_periods=_int(props.get("EvaluationPeriods")),  # type: ignore[arg-type]
+                period=_int(props.get("Period")),  # type: ignore[arg-type]
+                threshold=_float(props.get("Threshold")),  # type: ignore[arg-type]
+                statistic=props.get("Statistic"),  # type: ignore[arg-type]
                 extended_statistic=props.get("ExtendedStatistic"),
-                description=props.get("AlarmDescription"),
+                description=props.get("AlarmDescription"),  # type: ignore[arg-type]
                 dimensions=dims,
                 alarm_actions=_strs(props.get("AlarmActions")),
                 ok_actions=_strs(props.get("OKActions")),
@@ -298,7 +301,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
             return cls(name, alarm.alarm_arn, account_id, region_name)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
@@ -327,14 +330,16 @@ def _define_models() -> list[type[CloudFormationModel]]:
             backend = applicationautoscaling_backends[account_id][region_name]
             suspended = props.get("SuspendedState") or {}
             target = cls(str(props["ServiceNamespace"]), str(props["ResourceId"]), str(props["ScalableDimension"]))
+            # moto annotates role_arn and suspended_state as str; its RegisterScalableTarget handler
+            # passes None for an absent RoleARN and the SuspendedState structure (a dict) as is.
             backend.register_scalable_target(
                 namespace=target.namespace,
                 r_id=target.resource_id,
                 dimension=target.dimension,
                 min_capacity=_int(props.get("MinCapacity")),
                 max_capacity=_int(props.get("MaxCapacity")),
-                role_arn=props.get("RoleARN"),
-                suspended_state=suspended,
+                role_arn=props.get("RoleARN"),  # type: ignore[arg-type]
+                suspended_state=suspended,  # type: ignore[arg-type]
             )
             return target
 
@@ -419,7 +424,8 @@ def _define_models() -> list[type[CloudFormationModel]]:
             service = backend.create_service(
                 cluster,
                 name,
-                _int(props.get("DesiredCount")),
+                # moto annotates desired_count as int but treats None as 0 (its own model passes None).
+                _int(props.get("DesiredCount")),  # type: ignore[arg-type]
                 task_definition_str=task_definition,
                 load_balancers=load_balancers,
                 launch_type=props.get("LaunchType"),
@@ -429,14 +435,15 @@ def _define_models() -> list[type[CloudFormationModel]]:
             dc = props.get("DeploymentConfiguration") or {}
             # ECS's defaults for a rolling update: 100% minimum healthy, 200% maximum.
             # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
-            service.deployment_configuration = {
+            # moto's Service has no such attribute; its DescribeServices serializer picks it up by name.
+            service.deployment_configuration = {  # type: ignore[attr-defined]
                 "maximumPercent": _int(dc.get("MaximumPercent", 200)),
                 "minimumHealthyPercent": _int(dc.get("MinimumHealthyPercent", 100)),
             }
             return service
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
+        def update_from_cloudformation_json(
             cls,
             original_resource: Any,
             new_resource_name: str,
@@ -455,14 +462,14 @@ def _define_models() -> list[type[CloudFormationModel]]:
                 }
             )
             dc = props.get("DeploymentConfiguration") or {}
-            service.deployment_configuration = {
+            service.deployment_configuration = {  # type: ignore[attr-defined]  # as in _create
                 "maximumPercent": _int(dc.get("MaximumPercent", 200)),
                 "minimumHealthyPercent": _int(dc.get("MinimumHealthyPercent", 100)),
             }
             return service
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             # resource_name is the service ARN: arn:...:service/<cluster>/<name>
@@ -514,7 +521,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
             )
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             ecs_backends[account_id][region_name].deregister_task_definition(resource_name)
@@ -616,7 +623,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
             return tg
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             elbv2_backends[account_id][region_name].delete_target_group(resource_name)
@@ -658,7 +665,7 @@ def _define_models() -> list[type[CloudFormationModel]]:
     ]
 
 
-def _ec2_models() -> list[type[CloudFormationModel]]:
+def _ec2_models() -> list[type[_Model]]:
     """EC2 types moto creates but cannot delete: same creation, plus a working delete."""
     from moto.ec2.models.internet_gateways import InternetGateway
     from moto.ec2.models.route_tables import Route, RouteTable
@@ -697,7 +704,7 @@ def _ec2_models() -> list[type[CloudFormationModel]]:
         if igw.id in ec2.internet_gateways:
             ec2.delete_internet_gateway(igw.id)
 
-    models: list[type[CloudFormationModel]] = []
+    models: list[type[_Model]] = []
     for moto_cls, deleter in (
         (Route, delete_route),
         (RouteTable, delete_route_table),
@@ -709,7 +716,7 @@ def _ec2_models() -> list[type[CloudFormationModel]]:
     return models
 
 
-def _deleting_model(moto_cls: Any, deleter: Any) -> type[CloudFormationModel]:
+def _deleting_model(moto_cls: Any, deleter: Any) -> type[_Model]:
     """A direct CloudFormationModel subclass for moto_cls's type whose resources can be deleted."""
 
     class Model(_Model, CloudFormationModel):
@@ -721,7 +728,7 @@ def _deleting_model(moto_cls: Any, deleter: Any) -> type[CloudFormationModel]:
             return bool(moto_cls.has_cfn_attr(attr))
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: Any,

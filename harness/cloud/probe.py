@@ -10,6 +10,7 @@ to get it.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +163,13 @@ def probe(aws: Any, *templates: Template, services: Sequence[str] | None = None)
     checks = []
     for service in wanted:
         operation, kwargs = PROBE_CALLS[service]
-        checks.append(check(service, operation, lambda s=service, o=operation, k=kwargs: getattr(aws.client(s), o)(**k)))
+        checks.append(check(service, operation, functools.partial(_call, aws, service, operation, kwargs)))
     return ProbeReport(endpoint=str(aws.endpoint), checks=tuple(checks))
+
+
+def _call(aws: Any, service: str, operation: str, kwargs: dict[str, Any]) -> Any:
+    """`aws.client(service).<operation>(**kwargs)`."""
+    return getattr(aws.client(service), operation)(**kwargs)
 
 
 def check(service: str, operation: str, call: Callable[[], Any]) -> ApiCheck:

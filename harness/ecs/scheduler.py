@@ -150,7 +150,7 @@ def plan(desired: int, tasks: Sequence[TaskView], now: float, *, health_check_gr
 class TargetGroupPort(Protocol):
     """The local load balancer's target registry (harness.elb.targets.TargetGroupRuntime)."""
 
-    def register(self, target_id: str, port: int, host: str = LOOPBACK) -> None: ...
+    def register(self, target_id: str, port: int, host: str = LOOPBACK) -> object: ...  # the result is unused
 
     def deregister(self, target_id: str) -> None: ...
 

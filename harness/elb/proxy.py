@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -142,7 +143,7 @@ class LoadBalancerProxy:
             port = self.ports.get(listener_port, 0)
             try:
                 server = await asyncio.start_server(
-                    lambda r, w, lp=listener_port, g=group: self._serve_client(lp, g, r, w),
+                    functools.partial(self._serve_client, listener_port, group),
                     self.host, port, limit=_HEAD_LIMIT)
             except OSError as exc:
                 await self.stop()
@@ -353,6 +354,8 @@ class LoadBalancerProxy:
                     self._error(writer, 502, f"target {target.id} closed the connection or answered "
                                 "something that is not HTTP", keep=False)
                     return False
+            else:
+                raise AssertionError("unreachable: the second attempt breaks or returns")
             assert conn is not None
             up_r, up_w = conn
             stats.response_times.append(loop.time() - sent)

@@ -13,9 +13,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
-
 from harness.clock import Clock
+from harness.stack import TargetGroup
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +27,6 @@ class TargetState(str, Enum):
     UNHEALTHY = "unhealthy"
     DRAINING = "draining"
     UNUSED = "unused"
-
-
-class HealthCheckConfig(Protocol):
-    """What the deployed target group says about health checks (read from the stack, never guessed)."""
-
-    path: str
-    port: str
-    protocol: str
-    interval: float
-    timeout: float
-    healthy_threshold: int
-    unhealthy_threshold: int
-    matcher: str
-
-
-class TargetGroupConfig(Protocol):
-    health: HealthCheckConfig
-    deregistration_delay: float
-    name: str
-    full_name: str
 
 
 @dataclass(eq=False)
@@ -87,7 +66,7 @@ def routable_targets(targets: Iterable[Target]) -> list[Target]:
 class TargetGroupRuntime:
     """The registered targets of one target group, their health, and round-robin picking."""
 
-    def __init__(self, config: TargetGroupConfig, clock: Clock) -> None:
+    def __init__(self, config: TargetGroup, clock: Clock) -> None:
         self.config = config
         self.clock = clock
         self.name = config.name

@@ -22,12 +22,14 @@ from typing import Any
 
 from harness.app import Harness
 from harness.cloudwatch.evaluate import ALARM
+from harness.ecs.scheduler import ServiceSnapshot
 from harness.errors import ConfigError
 from harness.events import Event
 from harness.load import ControlledLocustProcess, plan_users
 from harness.scenarios import Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
 from harness.scenarios.roles import Roles, resolve
+from harness.stack import HealthCheck
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ GRID_SLACK = 1.0  # template seconds after a whole minute: that minute's evaluat
 SETTLE = 10.0  # template seconds after a change of load before its utilization is measured
 CORRECT_EVERY = 30.0  # template seconds of samples behind each correction of the aim
 GAIN_STEP = (0.8, 1.25)  # how far one correction may move the user count
+CAUTIOUS_STEP = 1.1  # how far one correction may move it towards the threshold the load stays clear of
 GAIN_RANGE = (0.5, 3.0)  # how far the corrections together may move it
 
 
@@ -53,11 +56,19 @@ def grid_wait(now: float) -> float:
     return EVALUATION_INTERVAL - now % EVALUATION_INTERVAL + GRID_SLACK
 
 
-def corrected_gain(gain: float, target: float, measured: float) -> float:
-    """The next gain on the user count: proportional to target / measured, in bounded steps."""
+def corrected_gain(gain: float, target: float, measured: float, towards: int = 0) -> float:
+    """The next gain on the user count: proportional to target / measured, in bounded steps.
+
+    `towards` is the side of the target the role's threshold is on (+1 above: a `below` load; -1 below:
+    an `above` load). A step that way is at most CAUTIOUS_STEP: one noisy window that read low must
+    not push the next minute over the threshold the phase holds clear of."""
     if measured <= 0:
         return gain
     step = min(max(target / measured, GAIN_STEP[0]), GAIN_STEP[1])
+    if towards > 0:
+        step = min(step, CAUTIOUS_STEP)
+    elif towards < 0:
+        step = max(step, 1.0 / CAUTIOUS_STEP)
     return min(max(gain * step, GAIN_RANGE[0]), GAIN_RANGE[1])
 
 
@@ -89,7 +100,7 @@ def target_utilization(spec: dict[str, Any], roles: Roles) -> float:
     return pct
 
 
-def budget(step: Step, roles: Roles, current_desired: int, health: Any) -> float:
+def budget(step: Step, roles: Roles, current_desired: int, health: HealthCheck) -> float:
     """How long (template seconds) a phase may take before it counts as timed out, from the stack's own
     numbers: evaluation periods, cooldowns and health-check intervals."""
     if step.hold:
@@ -131,7 +142,7 @@ class ScenarioRunner:
         self._aimed_at = 0.0
 
     # -- observations -------------------------------------------------------------------------------
-    def _snapshot(self) -> Any:
+    def _snapshot(self) -> ServiceSnapshot:
         return self.h.schedulers[0].snapshot()
 
     def _events(self, kind: str, since: float) -> list[Event]:
@@ -142,6 +153,8 @@ class ScenarioRunner:
         snap = self._snapshot()
         if "healthy" in until:
             want = snap.desired if until["healthy"] == "desired" else quantity(until["healthy"], self.roles)
+            if want is None:  # the scheduler has not read the desired count yet
+                return False
             return snap.healthy >= want and snap.running == want
         if "desired" in until:
             return snap.desired == quantity(until["desired"], self.roles)
@@ -159,15 +172,16 @@ class ScenarioRunner:
         """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured."""
         sched = self.h.schedulers[0]
         task = sched.running_tasks()[0]
-        assert self.h.runtime is not None
+        runtime = self.h.runtime
+        assert runtime is not None
         url = f"http://127.0.0.1:{task.spec.host_port}/cpu?ms={CPU_MS}"
 
         def measure() -> float:
-            before = self.h.runtime.usage(task).cpu_seconds  # type: ignore[union-attr]
+            before = runtime.usage(task).cpu_seconds
             for _ in range(CALIBRATION_REQUESTS):
                 with urllib.request.urlopen(url, timeout=30) as resp:
                     resp.read()
-            after = self.h.runtime.usage(task).cpu_seconds  # type: ignore[union-attr]
+            after = runtime.usage(task).cpu_seconds
             return (after - before) * 1000.0 / CALIBRATION_REQUESTS
 
         cost = await asyncio.to_thread(measure)
@@ -212,7 +226,8 @@ class ScenarioRunner:
         measured = self._measured_cpu(self._aimed_at + SETTLE)
         if measured is not None:
             target = target_utilization(self._load["cpu"], self.roles)
-            self._gain = corrected_gain(self._gain, target, measured)
+            towards = 1 if "below" in self._load["cpu"] else -1
+            self._gain = corrected_gain(self._gain, target, measured, towards)
             self._apply_load(self._load)
 
     # -- faults ---------------------------------------------------------------------------------------

@@ -36,6 +36,18 @@ def test_the_aim_is_corrected_in_bounded_steps(gain: float, target: float, measu
     assert corrected_gain(gain, target, measured) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("towards, target, measured, expected", [
+    (+1, 60.0, 40.0, 1.1),      # a load held under a threshold creeps up on it
+    (+1, 60.0, 80.0, 0.8),      # ... and backs off it at full step
+    (-1, 40.0, 60.0, 1 / 1.1),  # a load held over a threshold creeps down on it
+    (-1, 40.0, 20.0, 1.25),     # ... and climbs away at full step
+    (+1, 60.0, 58.0, 60 / 58),  # small corrections are not cut
+])
+def test_a_step_towards_the_threshold_is_cautious(towards: int, target: float, measured: float,
+                                                 expected: float) -> None:
+    assert corrected_gain(1.0, target, measured, towards) == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("now, wait", [(120.0, 61.0), (119.0, 2.0), (150.5, 30.5)])
 def test_phases_end_just_after_an_evaluation_minute(now: float, wait: float) -> None:
     from harness.scenarios.runner import grid_wait

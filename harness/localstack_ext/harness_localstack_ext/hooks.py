@@ -27,12 +27,12 @@ def patch_alarm_scheduler() -> None:
     def restart_existing_alarms(self: AlarmScheduler) -> None:
         return None
 
-    AlarmScheduler.schedule_metric_alarm = schedule_metric_alarm  # type: ignore[method-assign]
-    AlarmScheduler.restart_existing_alarms = restart_existing_alarms  # type: ignore[method-assign]
-    AlarmScheduler.harness_disabled = True  # type: ignore[attr-defined]
+    AlarmScheduler.schedule_metric_alarm = schedule_metric_alarm
+    AlarmScheduler.restart_existing_alarms = restart_existing_alarms
+    AlarmScheduler.harness_disabled = True
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start()  # type: ignore[untyped-decorator]  # LocalStack is untyped where mypy runs
 def disable_alarm_scheduler() -> None:
     patch_alarm_scheduler()
     LOG.info("harness extension: LocalStack's CloudWatch alarm scheduler is off")

@@ -7,7 +7,7 @@ for its moto-backed community services (`localstack.services.moto`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from localstack.services.plugins import Service, aws_provider
 
@@ -29,7 +29,7 @@ def moto_service(service: str) -> Service:
 
     operations = load_service(service).operation_names
     return Service.for_provider(
-        _MotoOnlyProvider(service),  # type: ignore[arg-type]
+        _MotoOnlyProvider(service),
         dispatch_table_factory=lambda _provider: {op: forward for op in operations},
     )
 
@@ -49,7 +49,7 @@ def keep_deployment_configuration() -> None:
 
     def create_service(self: Any) -> Any:
         result = original(self)
-        service = result.result["service"]
+        service = cast("dict[str, Any]", result.result)["service"]
         given = self._get_param("deploymentConfiguration") or {}
         service.deployment_configuration = {
             "maximumPercent": int(given.get("maximumPercent", 200)),
@@ -62,17 +62,17 @@ def keep_deployment_configuration() -> None:
     EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
 
 
-@aws_provider(api="ecs")
+@aws_provider(api="ecs")  # type: ignore[untyped-decorator]  # LocalStack is untyped where mypy runs
 def ecs() -> Service:
     keep_deployment_configuration()
     return moto_service("ecs")
 
 
-@aws_provider(api="elbv2")
+@aws_provider(api="elbv2")  # type: ignore[untyped-decorator]  # LocalStack is untyped where mypy runs
 def elbv2() -> Service:
     return moto_service("elbv2")
 
 
-@aws_provider(api="application-autoscaling")
+@aws_provider(api="application-autoscaling")  # type: ignore[untyped-decorator]  # LocalStack is untyped where mypy runs
 def application_autoscaling() -> Service:
     return moto_service("application-autoscaling")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from localstack.services.cloudformation.resource_provider import (
     CloudFormationResourceProviderPlugin,
@@ -58,14 +58,23 @@ def _tags(model: Model) -> list[dict[str, str]]:
     return [t for t in model.get("Tags") or [] if t.get("Key")]
 
 
-def _plugin(provider: type[ResourceProvider[Model]]) -> type[CloudFormationResourceProviderPlugin]:
+# LocalStack is installed only in its own venv; where mypy runs, its classes are Any. These two are the
+# only classes here that subclass LocalStack's directly.
+class _Provider(ResourceProvider[Model]):  # type: ignore[misc]  # base is Any without LocalStack
+    """What each provider here declares: the resource type it serves and the schema parts LocalStack reads."""
+
+    TYPE: ClassVar[str]
+    SCHEMA: ClassVar[dict[str, Any]]
+
+
+def _plugin(provider: type[_Provider]) -> type[CloudFormationResourceProviderPlugin]:
     """The plux plugin LocalStack loads by resource type name."""
 
-    class _Plugin(CloudFormationResourceProviderPlugin):
-        name = provider.TYPE  # type: ignore[attr-defined]
+    class _Plugin(CloudFormationResourceProviderPlugin):  # type: ignore[misc]  # base is Any without LocalStack
+        name = provider.TYPE
 
         def __init__(self) -> None:
-            self.factory: type[ResourceProvider[Model]] | None = None
+            self.factory: type[_Provider] | None = None
 
         def load(self) -> None:
             self.factory = provider
@@ -77,7 +86,7 @@ def _plugin(provider: type[ResourceProvider[Model]]) -> type[CloudFormationResou
 # ------------------------------------------------------------------------------------------- ECS
 
 
-class EcsCluster(ResourceProvider[Model]):
+class EcsCluster(_Provider):
     """Ref: the cluster name; GetAtt Arn.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html"""
 
@@ -102,7 +111,7 @@ class EcsCluster(ResourceProvider[Model]):
         raise NotImplementedError("the harness extension does not update ECS clusters")
 
 
-class EcsTaskDefinition(ResourceProvider[Model]):
+class EcsTaskDefinition(_Provider):
     """Ref: the task definition ARN; GetAtt TaskDefinitionArn. A family defaults to `<stack>-<logical id>`.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html"""
 
@@ -126,7 +135,7 @@ class EcsTaskDefinition(ResourceProvider[Model]):
         return _ok({})
 
 
-class EcsService(ResourceProvider[Model]):
+class EcsService(_Provider):
     """Ref: the service ARN; GetAtt Name and ServiceArn.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html"""
 
@@ -180,7 +189,7 @@ def _elb_full_name(arn: str, marker: str) -> str:
     return arn.split(marker, 1)[1]
 
 
-class Elbv2LoadBalancer(ResourceProvider[Model]):
+class Elbv2LoadBalancer(_Provider):
     """Ref: the ARN; GetAtt DNSName, LoadBalancerFullName, LoadBalancerName, CanonicalHostedZoneID,
     SecurityGroups. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html"""
 
@@ -219,7 +228,7 @@ class Elbv2LoadBalancer(ResourceProvider[Model]):
         return _ok({})
 
 
-class Elbv2TargetGroup(ResourceProvider[Model]):
+class Elbv2TargetGroup(_Provider):
     """Ref: the ARN; GetAtt TargetGroupFullName, TargetGroupName, LoadBalancerArns, TargetGroupArn.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html"""
 
@@ -254,7 +263,7 @@ class Elbv2TargetGroup(ResourceProvider[Model]):
         return _ok({})
 
 
-class Elbv2Listener(ResourceProvider[Model]):
+class Elbv2Listener(_Provider):
     """Ref: the ARN; GetAtt ListenerArn.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html"""
 
@@ -285,7 +294,7 @@ def scalable_target_ref(resource_id: str, dimension: str, namespace: str) -> str
     return f"{resource_id}|{dimension}|{namespace}"
 
 
-class ScalableTarget(ResourceProvider[Model]):
+class ScalableTarget(_Provider):
     TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
     SCHEMA = _schema(TYPE, "Id", ["Id"], ["ResourceId", "ScalableDimension", "ServiceNamespace"])
 
@@ -309,7 +318,7 @@ class ScalableTarget(ResourceProvider[Model]):
         return _ok({})
 
 
-class ScalingPolicy(ResourceProvider[Model]):
+class ScalingPolicy(_Provider):
     """Ref and GetAtt Arn: the policy ARN. ScalingTargetId (a scalable target's Ref) stands for
     ResourceId, ScalableDimension and ServiceNamespace.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalingpolicy.html"""
@@ -348,7 +357,7 @@ class ScalingPolicy(ResourceProvider[Model]):
 # ------------------------------------------------------------------------------------------- EC2
 
 
-class SecurityGroupIngress(ResourceProvider[Model]):
+class SecurityGroupIngress(_Provider):
     """One ingress rule added to an existing security group. Ref: the rule's id.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupingress.html"""
 
@@ -406,7 +415,7 @@ ScalingPolicyPlugin = _plugin(ScalingPolicy)
 SecurityGroupIngressPlugin = _plugin(SecurityGroupIngress)
 
 RESOURCE_TYPES = tuple(
-    p.TYPE  # type: ignore[attr-defined]
+    p.TYPE
     for p in (
         EcsCluster,
         EcsTaskDefinition,
