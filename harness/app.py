@@ -102,6 +102,11 @@ class Harness:
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         opts = self.options
+        if opts.mail_relay is not None:  # first: a wrong address is refused before anything starts
+            relay = "{}:{}".format(*opts.mail_relay)
+            why = await asyncio.to_thread(relay_answers, opts.mail_relay)
+            self.say(f"mail relay {relay}: " + ("answers; every message is handed on to it" if why is None else
+                     f"nothing listens yet ({why}); each message is tried when it is sent, and kept in the mailbox"))
         self.cloud, what = self._make_cloud()
         await asyncio.to_thread(self.cloud.start)
         stack.callback(self.cloud.stop)
@@ -136,7 +141,7 @@ class Harness:
 
         for lb in self.model.load_balancers:
             routes = {l.port: self.groups[l.target_group_arn] for l in lb.listeners if l.target_group_arn in self.groups}
-            fixed = {lb.listeners[0].port: opts.lb_port} if opts.lb_port and not self.proxies and lb.listeners else {}
+            fixed = {next(iter(routes)): opts.lb_port} if opts.lb_port and not self.proxies and routes else {}
             proxy = LoadBalancerProxy(routes, self.clock, ports=fixed)
             await proxy.start()
             stack.push_async_callback(proxy.stop)
@@ -167,11 +172,6 @@ class Harness:
                      f"CPU reservation: {snap.cpu_source}")
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
-        if opts.mail_relay is not None:
-            relay = "{}:{}".format(*opts.mail_relay)
-            why = await asyncio.to_thread(relay_answers, opts.mail_relay)
-            self.say(f"mail relay {relay}: " + ("answers; every message is handed on to it" if why is None else
-                     f"does not answer ({why}); each message is tried when it is sent, and kept in the mailbox"))
         # Mail from earlier runs stays in the mailbox; only what arrives from now on (the subscription
         # confirmations first) goes on this run's timeline.
         seen_mail = {m.id for m in await asyncio.to_thread(self.mailbox.messages)}

@@ -147,7 +147,7 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
                       runtime=args.runtime, cloud=_cloud_choice(args.cloud),
-                      mail_relay=_relay(args.mail_relay), lb_port=_lb_port(args.lb_port))
+                      mail_relay=_relay(args.mail_relay), lb_port=_lb_port(args.lb_port, args))
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
     _print_timeline(harness)
     _say(f"harness {args.command}: {template.name}, time scale {args.time_scale:g}x "
@@ -155,15 +155,26 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     return harness
 
 
-def _lb_port(value: str) -> int:
+def _lb_port(value: str, args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
     from harness.net import port_in_use
 
     given_by = "--lb-port" if value != os.environ.get("HARNESS_LB_PORT") else "$HARNESS_LB_PORT"
-    if not value.isdigit() or int(value) > 65535:
+    if not (value.isascii() and value.isdecimal()) or int(value) > 65535:
         raise ConfigError(f"{given_by} {value!r}: give a port number from 1 to 65535 (or 0 for any free port)")
-    if int(value) and port_in_use(int(value)):
-        raise ConfigError(f"{given_by} {value}: 127.0.0.1:{value} is already in use; choose another port")
-    return int(value)
+    port = int(value)
+    if not port:
+        return 0
+    if port_in_use(port):
+        raise ConfigError(f"{given_by} {port}: 127.0.0.1:{port} is already in use; choose another port")
+    try:
+        cloud_port = args.cloud_port if args.cloud in ("embedded", "localstack") else urlsplit(args.cloud).port
+    except ValueError:  # a bad --cloud URL is named where it is used
+        cloud_port = None
+    if port == cloud_port:
+        raise ConfigError(f"{given_by} {port}: the cloud listens there (--cloud-port or --cloud); choose another port")
+    return port
 
 
 def _relay(value: str | None) -> tuple[str, int] | None:

@@ -12,17 +12,18 @@ A message is written to disk before the sink answers `250` to DATA, so once `smt
 message is already in the Maildir: readers need no polling.
 
 Relay: with `relay=(host, port)` (a loopback SMTP server such as the compose file's mailpit), the sink also
-hands each stored message on, with the same envelope, before it answers `250`. A relay that is down or refuses
-costs nothing but a warning naming it: the Maildir keeps the message either way.
+hands each stored message on, with the same envelope, from a worker thread of its own: the sender has its `250`
+as soon as the Maildir has the message, so a slow or silent relay never delays an alarm's email. A relay that is
+down or refuses costs a warning naming it; the Maildir keeps the message either way.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.policy
 import email.utils
 import logging
 import mailbox as stdlib_mailbox
+import queue
 import smtplib
 import socket
 import threading
@@ -43,27 +44,76 @@ __all__ = ["Mailbox", "SmtpSink", "StoredMail", "parse_relay"]
 
 log = logging.getLogger(__name__)
 RELAY_TIMEOUT = 10.0  # wall seconds for one hand-over to the relay
+RELAY_PROBE_TIMEOUT = 3.0  # wall seconds for the relay to greet when the harness starts
+RELAY_DRAIN = 15.0  # wall seconds `stop()` gives the relay to take what is queued
 
 
 def parse_relay(value: str, option: str = "--mail-relay") -> tuple[str, int]:
     """`HOST:PORT` of a loopback SMTP server, checked; `option` names the culprit in the error."""
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdecimal()) or not 0 < int(port) < 65536:
         raise ConfigError(f"{option} {value!r}: give HOST:PORT of an SMTP server, such as 127.0.0.1:1025")
     if not is_loopback(host):
-        raise ConfigError(f"{option} {value!r}: the harness talks to loopback addresses only, such as 127.0.0.1")
+        raise ConfigError(f"{option} {value!r}: give a loopback IP address such as 127.0.0.1 "
+                          "(the harness talks to loopback only)")
     return host, int(port)
 
 
 def relay_answers(relay: tuple[str, int]) -> str | None:
-    """None when an SMTP server answers at `relay`, else why not."""
+    """None when an SMTP server answers at `relay`; why not when nothing listens there (it may start later).
+    Something that listens but does not speak SMTP is a wrong address: ConfigError."""
     try:
-        with smtplib.SMTP(*relay, timeout=RELAY_TIMEOUT) as smtp:
+        with smtplib.SMTP(*relay, timeout=RELAY_PROBE_TIMEOUT) as smtp:
             smtp.noop()
+    except ConnectionRefusedError as exc:
+        return str(exc)
     except (OSError, smtplib.SMTPException) as exc:
-        return str(exc) or type(exc).__name__
+        raise ConfigError("mail relay {}:{} accepts connections but does not answer as an SMTP server ({}); "
+                          "is it the right port?".format(*relay, exc or type(exc).__name__)) from exc
     return None
+
+
+class _Relay:
+    """Hands stored messages on to another SMTP server, in order, from a thread of its own."""
+
+    def __init__(self, address: tuple[str, int], folder: Path) -> None:
+        self.address = address
+        self._folder = folder
+        self._queue: queue.Queue[tuple[str, list[str], bytes] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="mail relay {}:{}".format(*address), daemon=True)
+        self._thread.start()
+
+    def put(self, sender: str, recipients: list[str], content: bytes) -> None:
+        self._queue.put((sender, recipients, content))
+
+    def flush(self, timeout: float = RELAY_DRAIN) -> bool:
+        """Wait until every message put so far was handed on (or failed); False if `timeout` passed first."""
+        with self._queue.all_tasks_done:
+            return self._queue.all_tasks_done.wait_for(lambda: not self._queue.unfinished_tasks, timeout)
+
+    def close(self, timeout: float = RELAY_DRAIN) -> None:
+        if not self.flush(timeout):
+            log.warning("mail relay %s:%s: %d message(s) not handed on within %g s; they are kept in %s",
+                        *self.address, self._queue.unfinished_tasks, timeout, self._folder)
+        self._queue.put(None)  # the worker ends after what it is doing (a daemon: it never holds up exit)
+        self._thread.join(timeout=1.0)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self._hand_on(*item)
+            finally:
+                self._queue.task_done()
+
+    def _hand_on(self, sender: str, recipients: list[str], content: bytes) -> None:
+        host, port = self.address
+        try:
+            with smtplib.SMTP(host, port, timeout=RELAY_TIMEOUT) as smtp:
+                smtp.sendmail(sender, recipients, content)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("mail relay %s:%s did not take a message for %s (%s); it is kept in %s",
+                        host, port, ", ".join(recipients), exc, self._folder)
 
 
 @dataclass(frozen=True)
@@ -189,7 +239,7 @@ def _body_text(msg: EmailMessage) -> str:
 class _MaildirHandler:
     """aiosmtpd handler: each accepted DATA becomes one Maildir file, as a local delivery agent would write it."""
 
-    def __init__(self, box: Mailbox, relay: tuple[str, int] | None = None) -> None:
+    def __init__(self, box: Mailbox, relay: _Relay | None = None) -> None:
         self._box = box
         self._relay = relay
 
@@ -206,19 +256,9 @@ class _MaildirHandler:
             self._box.add(trace + content)
         except OSError as exc:
             return f"451 Requested action aborted: cannot write to the mailbox {self._box.folder}: {exc}"
-        if self._relay is not None:
-            await asyncio.to_thread(self._hand_on, envelope.mail_from or "", list(envelope.rcpt_tos), content)
+        if self._relay is not None:  # the relay gets the message as it came, without our trace headers
+            self._relay.put(envelope.mail_from or "", list(envelope.rcpt_tos), content)
         return "250 Message accepted for delivery"
-
-    def _hand_on(self, sender: str, recipients: list[str], content: bytes) -> None:
-        assert self._relay is not None
-        host, port = self._relay
-        try:
-            with smtplib.SMTP(host, port, timeout=RELAY_TIMEOUT) as smtp:
-                smtp.sendmail(sender, recipients, content)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("mail relay %s:%s did not take a message for %s (%s); it is kept in %s",
-                        host, port, ", ".join(recipients), exc, self._box.folder)
 
 
 class _BoundController(Controller):
@@ -257,6 +297,7 @@ class SmtpSink:
         self._requested_port = port
         self._port: int | None = None
         self._controller: _BoundController | None = None
+        self._relay: _Relay | None = None
 
     @property
     def port(self) -> int:
@@ -281,21 +322,35 @@ class SmtpSink:
                 f"The SMTP sink cannot listen on {self.host}:{self._requested_port}: {exc.strerror or exc}. "
                 f"Is another mail server using port {self._requested_port}? Choose another port or 0 for any free one."
             ) from exc
-        controller = _BoundController(_MaildirHandler(self.mailbox, self.relay), sock)
+        port = sock.getsockname()[1]
+        if self.relay == (self.host, port):
+            sock.close()
+            raise ConfigError(f"The mail relay {self.relay[0]}:{port} is this sink itself: every message would loop.")
+        relay = _Relay(self.relay, self.mailbox.folder) if self.relay is not None else None
+        controller = _BoundController(_MaildirHandler(self.mailbox, relay), sock)
         try:
             controller.start()
         except BaseException as exc:
             controller.stop(no_assert=True)
             sock.close()
-            raise CloudError(f"The SMTP sink on {self.host}:{sock.getsockname()[1]} did not start: {exc}.") from exc
-        self._controller = controller
+            if relay is not None:
+                relay.close(timeout=0)
+            raise CloudError(f"The SMTP sink on {self.host}:{port} did not start: {exc}.") from exc
+        self._controller, self._relay = controller, relay
         self._port = int(controller.port)
+
+    def flush(self, timeout: float = RELAY_DRAIN) -> bool:
+        """Wait until the relay (if any) has taken, or failed, every message received so far."""
+        return self._relay.flush(timeout) if self._relay is not None else True
 
     def stop(self) -> None:
         controller, self._controller = self._controller, None
         if controller is not None:
             # Stops the loop, closes the listening socket (the server owns it) and joins the thread.
             controller.stop()
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
 
     def __enter__(self) -> SmtpSink:
         self.start()

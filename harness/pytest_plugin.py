@@ -11,8 +11,8 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
 The stack runs in a background thread with its own event loop and clock; the fixture tears it all
 down (tasks, load balancer, cloud, mail sink) when the test ends. It is handed over once every
 service has as many healthy targets as it wants, and from then on it lives by its template: an idle
-service's low-CPU alarm fires after its period (2 wall seconds for 60 s at the default time scale of
-30) and scales it in towards its minimum, so a live count such as `healthy()` can be below the
+service's low-CPU alarm fires after its period (Period / time scale wall seconds) and scales it in
+towards its minimum, so a live count such as `healthy()` can be below the
 template's DesiredCount; `timeline` keeps what happened.
 """
 

@@ -5,6 +5,7 @@ each test."""
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +22,10 @@ from harness.net import free_port
 from harness.deploy import Deployment, deploy, teardown
 from harness.mailbox import Mailbox, SmtpSink
 from harness.stack import StackModel, read_stack
+
+# A developer's shell may set these for their own `harness up`; the tests' harnesses must not inherit them.
+for _var in ("HARNESS_LB_PORT", "HARNESS_MAIL_RELAY"):
+    os.environ.pop(_var, None)
 
 # The helper that starts a real sample_app process (tests/elb and tests/sample_app import it too).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "sample_app"))

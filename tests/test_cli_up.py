@@ -174,3 +174,38 @@ def test_a_bad_parameter_is_named_and_nothing_is_left(tmp_path: Path) -> None:
     finally:
         if handle.proc.poll() is None:
             handle.proc.kill()
+
+
+@pytest.mark.parametrize(("args", "env", "culprit"), [
+    (["--lb-port", "99999"], {}, "--lb-port '99999'"),
+    (["--lb-port", "\u00b2"], {}, "--lb-port '\u00b2'"),
+    (["--lb-port", "FREE", "--cloud-port", "FREE"], {}, "the cloud listens there"),
+    ([], {"HARNESS_LB_PORT": "x"}, "$HARNESS_LB_PORT 'x'"),
+    (["--mail-relay", "10.0.0.5:25"], {}, "--mail-relay '10.0.0.5:25'"),
+    ([], {"HARNESS_MAIL_RELAY": "127.0.0.1"}, "$HARNESS_MAIL_RELAY '127.0.0.1'"),
+    (["--cloud", "http://127.0.0.1:abc"], {}, "'http://127.0.0.1:abc' has no valid port"),
+])
+def test_a_bad_option_is_named_before_anything_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str], args: list[str],
+                                                     env: dict[str, str], culprit: str) -> None:
+    from harness.cli import main
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    port = str(free_port())
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert main(["--home", str(tmp_path), "up", *[port if a == "FREE" else a for a in args]]) != 0
+    assert culprit in capsys.readouterr().err
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_a_taken_lb_port_is_named_before_anything_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--home", str(tmp_path), "up", "--lb-port", str(port)]) == 2
+    assert f"127.0.0.1:{port} is already in use" in capsys.readouterr().err

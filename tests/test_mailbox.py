@@ -124,6 +124,7 @@ def test_a_relay_gets_every_message_with_its_envelope_and_the_maildir_keeps_it(b
     relayed = Mailbox(tmp_path / "relayed")
     with SmtpSink(relayed) as relay, SmtpSink(box, relay=("127.0.0.1", relay.port)) as sink:
         _send(sink, _raw("ALARM: cpu", to="admin@example.com", body="over 85"), to="admin@example.com")
+        assert sink.flush()
         [kept], [handed_on] = box.messages(), relayed.messages()
     assert kept.subject == handed_on.subject == "ALARM: cpu"
     assert handed_on.body == "over 85\n"
@@ -139,6 +140,7 @@ def test_a_relay_that_is_down_costs_a_warning_naming_it_not_the_message(box: Mai
     with SmtpSink(box, relay=("127.0.0.1", port)) as sink:
         with caplog.at_level("WARNING", logger="harness.mailbox"):
             _send(sink, _raw("ALARM: 5xx"))
+            assert sink.flush()
     assert [m.subject for m in box.messages()] == ["ALARM: 5xx"]
     assert f"mail relay 127.0.0.1:{port}" in caplog.text and "ops@example.com" in caplog.text
 
@@ -151,6 +153,8 @@ def test_a_relay_that_is_down_costs_a_warning_naming_it_not_the_message(box: Mai
     ("127.0.0.1", "HOST:PORT"),
     ("127.0.0.1:0", "HOST:PORT"),
     ("127.0.0.1:70000", "HOST:PORT"),
+    ("127.0.0.1:\u00b2", "HOST:PORT"),  # '²'.isdigit() is True, int('²') fails
+    ("localhost:1025", "IP address"),
 ])
 def test_a_relay_address_is_checked(value: str, culprit: str | None) -> None:
     from harness.mailbox import parse_relay
@@ -161,3 +165,45 @@ def test_a_relay_address_is_checked(value: str, culprit: str | None) -> None:
     with pytest.raises(ConfigError) as e:
         parse_relay(value, "--mail-relay")
     assert "--mail-relay" in str(e.value) and value in str(e.value) and culprit in str(e.value)
+
+
+def test_a_silent_relay_never_delays_the_sender_and_is_refused_at_start(box: Mailbox, caplog, monkeypatch) -> None:
+    import time
+
+    from harness import mailbox
+    from harness.mailbox import relay_answers
+
+    monkeypatch.setattr(mailbox, "RELAY_TIMEOUT", 2.0)
+    monkeypatch.setattr(mailbox, "RELAY_PROBE_TIMEOUT", 0.5)
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) but never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        address = ("127.0.0.1", silent.getsockname()[1])
+        with pytest.raises(ConfigError, match=rf"mail relay 127\.0\.0\.1:{address[1]} accepts connections but"):
+            relay_answers(address)
+        with caplog.at_level("WARNING", logger="harness.mailbox"):
+            with SmtpSink(box, relay=address) as sink:
+                t0 = time.monotonic()
+                _send(sink, _raw("ALARM: cpu"))
+                sent_in = time.monotonic() - t0
+                # The sender had its 250 long before the relay's timeout: the hand-over is the worker's.
+                assert sent_in < mailbox.RELAY_TIMEOUT, sent_in
+                assert [m.subject for m in box.messages()] == ["ALARM: cpu"]
+            # stop() waited for the relay to time out, and said so.
+        assert f"mail relay 127.0.0.1:{address[1]} did not take a message" in caplog.text
+    assert not [t for t in threading.enumerate() if t.name.startswith("mail relay")]
+
+
+def test_a_relay_that_is_the_sink_itself_is_refused(box: Mailbox) -> None:
+    from harness.net import free_port
+
+    port = free_port()
+    with pytest.raises(ConfigError, match="loop"):
+        SmtpSink(box, port=port, relay=("127.0.0.1", port)).start()
+
+
+def test_nothing_listening_at_the_relay_is_only_reported() -> None:
+    from harness.mailbox import relay_answers
+    from harness.net import free_port
+
+    assert relay_answers(("127.0.0.1", free_port())) is not None

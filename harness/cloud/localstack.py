@@ -409,7 +409,10 @@ class ExternalCloud(StartStop):
             raise CloudError(f"cloud endpoint {url!r} is not an http URL such as http://127.0.0.1:4566")
         if parsed.hostname not in ("127.0.0.1", "localhost"):
             raise CloudError(f"cloud endpoint {url!r} is not on this machine; the harness talks to 127.0.0.1 only")
-        port = parsed.port or 80
+        try:
+            port = parsed.port or 80
+        except ValueError:
+            raise CloudError(f"cloud endpoint {url!r} has no valid port number, as in http://127.0.0.1:4566") from None
         self.host = "127.0.0.1"
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"

@@ -54,4 +54,5 @@ def test_the_image_serves_on_its_own_and_is_removed(image: str, client, monkeypa
         wrapped.reload()
         assert wrapped.attrs["Config"]["User"] == "nobody"
         assert wrapped.attrs["HostConfig"]["NetworkMode"] == "host"
+        assert wrapped.labels[LABEL_SESSION_ID] == SESSION_ID  # so the check below looks for the right label
     assert client.containers.list(all=True, filters={"label": f"{LABEL_SESSION_ID}={SESSION_ID}"}) == []

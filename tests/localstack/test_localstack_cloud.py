@@ -81,7 +81,8 @@ def test_external_endpoint_unreachable() -> None:
 
 @pytest.mark.parametrize(
     ("url", "error"),
-    [("ftp://127.0.0.1:21", "not an http URL"), ("http://10.0.0.5:4566", "not on this machine"), ("127.0.0.1:4566", "not an http URL")],
+    [("ftp://127.0.0.1:21", "not an http URL"), ("http://10.0.0.5:4566", "not on this machine"), ("127.0.0.1:4566", "not an http URL"),
+     ("http://127.0.0.1:abc", "no valid port"), ("http://127.0.0.1:99999", "no valid port")],
 )
 def test_external_bad_urls(url: str, error: str) -> None:
     with pytest.raises(CloudError, match=error):
