@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -428,35 +428,24 @@ def _read_load_balancers(aws: Aws, arns: list[str]) -> Iterator[LoadBalancer]:
 
 
 def _read_alarms(aws: Aws, names: list[str]) -> Iterator[Alarm]:
+    from harness.cloudwatch.alarms import parse_alarm  # the one reader of DescribeAlarms entries
+
     cw = aws.client("cloudwatch")
+    shared = [f.name for f in fields(Alarm)]
     found: dict[str, Alarm] = {}
     for chunk in _chunks(names, 100):
         for a in cw.describe_alarms(AlarmNames=chunk, AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
-            evaluation_periods = int(a["EvaluationPeriods"])
-            found[a["AlarmName"]] = Alarm(
-                name=a["AlarmName"],
-                arn=a["AlarmArn"],
-                namespace=a.get("Namespace", ""),
-                metric_name=a.get("MetricName", ""),
-                dimensions={d["Name"]: d["Value"] for d in a.get("Dimensions", [])},
-                statistic=a.get("Statistic"),
-                extended_statistic=a.get("ExtendedStatistic"),
-                period=int(a["Period"]),
-                evaluation_periods=evaluation_periods,
-                # DatapointsToAlarm defaults to EvaluationPeriods.
+            m = parse_alarm(a)
+            found[m.name] = Alarm(**{
+                **{name: getattr(m, name) for name in shared if hasattr(m, name)},
+                # The model holds the effective values: DatapointsToAlarm defaults to EvaluationPeriods and
+                # TreatMissingData to "missing", as in CloudWatch.
                 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
-                datapoints_to_alarm=int(a.get("DatapointsToAlarm") or evaluation_periods),
-                threshold=float(a["Threshold"]),
-                comparison_operator=a["ComparisonOperator"],
-                treat_missing_data=a.get("TreatMissingData") or "missing",
-                alarm_actions=tuple(a.get("AlarmActions", [])),
-                ok_actions=tuple(a.get("OKActions", [])),
-                insufficient_data_actions=tuple(a.get("InsufficientDataActions", [])),
-                state=a["StateValue"],
-                description=a.get("AlarmDescription", ""),
-                unit=a.get("Unit"),
-                actions_enabled=bool(a.get("ActionsEnabled", True)),
-            )
+                "datapoints_to_alarm": m.datapoints_to_alarm or m.evaluation_periods,
+                "treat_missing_data": m.treat_missing_data or "missing",
+                "state": m.state_value,
+                "description": m.description or "",
+            })
     for name in names:
         if name not in found:
             raise CloudError(f"CloudWatch does not know alarm {name}")
