@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import psutil
 import pytest
+
+from tests.test_scenarios import marked
 
 pytest_plugins = ["pytester"]
 
@@ -41,11 +42,4 @@ def test_a_users_suite_gets_a_served_stack_and_nothing_is_left(pytester: pytest.
     monkeypatch.setenv("HARNESS_TEST_MARK", mark)
     result = pytester.runpytest_subprocess("-q")  # the plugin comes through its pytest11 entry point
     result.assert_outcomes(passed=2)
-    leftovers = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if p.environ().get("HARNESS_TEST_MARK") == mark:
-                leftovers.append(p.info["cmdline"])
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            pass
-    assert leftovers == []
+    assert marked(mark) == []

@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,34 +18,12 @@ import pytest
 from harness.clock import ManualClock
 from harness.ecs.docker import LABEL_RUN, DockerRuntime
 from harness.ecs.scheduler import Event, ServiceScheduler
+from tests.ecs.config import service
 
 pytestmark = pytest.mark.timeout(120)
-TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/abc"
 
 
-@dataclass
-class Container:
-    name: str = "web"
-    image: str = "harness/sample-app:latest"
-    cpu: int | None = None
-    memory: int | None = 64
-    environment: dict[str, str] = field(default_factory=dict)
 
-
-@dataclass
-class TaskDefinition:
-    arn: str = "arn:aws:ecs:us-east-1:123456789012:task-definition/app:1"
-    cpu: int | None = None
-    memory: int | None = None
-    containers: tuple[Container, ...] = (Container(),)
-
-
-@dataclass
-class Service:
-    cluster: str = "cluster"
-    name: str = "svc"
-    task_definition: TaskDefinition = field(default_factory=TaskDefinition)
-    load_balancers: tuple[tuple[str, str, int], ...] = ((TG_ARN, "web", 3000),)
 
 
 class Ecs:
@@ -86,7 +63,7 @@ def test_oom_killed_task_is_replaced(image: str, client: Any, tmp_path: Path) ->
         clock = ManualClock(1_700_000_000.0)
         ids = (f"task{i}" for i in itertools.count(1))
         with DockerRuntime(image, tmp_path, reaper=False) as rt:
-            sched = ServiceScheduler(Ecs(), Elbv2(), Service(), rt, None, clock, tick=1.0, call=inline,
+            sched = ServiceScheduler(Ecs(), Elbv2(), service(container="web", image="harness/sample-app:latest", memory=64), rt, None, clock, tick=1.0, call=inline,
                                      task_id_factory=lambda: next(ids))
             events: list[Event] = []
             sched.listeners.append(events.append)

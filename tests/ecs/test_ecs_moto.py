@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,34 +14,13 @@ import pytest
 from harness.clock import ManualClock
 from harness.ecs.process import ProcessRuntime
 from harness.ecs.scheduler import ServiceScheduler
+from tests.ecs.config import service
 
 pytestmark = pytest.mark.timeout(90)
 DELAY = 5
 
 
-@dataclass(frozen=True)
-class Container:
-    name: str
-    image: str
-    cpu: int | None
-    memory: int | None
-    environment: dict[str, str]
 
-
-@dataclass(frozen=True)
-class TaskDefinition:
-    arn: str
-    cpu: int | None
-    memory: int | None
-    containers: tuple[Container, ...]
-
-
-@dataclass(frozen=True)
-class Service:
-    cluster: str
-    name: str
-    task_definition: TaskDefinition
-    load_balancers: tuple[tuple[str, str, int], ...]
 
 
 class DrainingTargets:
@@ -87,16 +65,11 @@ def test_reconciles_2_3_1_with_real_processes(moto_client: Callable[[str], Any],
         desiredCount=2,
         loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "main", "containerPort": 3000}],
     )
-    service = Service(
-        "c1",
-        "svc",
-        TaskDefinition(td["taskDefinitionArn"], None, None, (Container("main", "sample_app", None, 128, {}),)),
-        ((tg_arn, "main", 3000),),
-    )
+    svc = service(cluster="c1", td_arn=td["taskDefinitionArn"], tg_arn=tg_arn)
     clock = ManualClock()
     targets = DrainingTargets(clock)
     runtime = ProcessRuntime(log_dir=tmp_path)
-    sched = ServiceScheduler(ecs, elbv2, service, runtime, targets, clock, tick=1.0, stop_timeout=10.0)
+    sched = ServiceScheduler(ecs, elbv2, svc, runtime, targets, clock, tick=1.0, stop_timeout=10.0)
 
     def running() -> list[int]:
         return sorted(t.port for t in sched.snapshot().tasks if t.state == "RUNNING")

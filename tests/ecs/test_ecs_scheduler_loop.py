@@ -8,7 +8,7 @@ import functools
 import inspect
 import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -19,35 +19,13 @@ from harness.clock import ManualClock
 from harness.ecs.runtime import RunningTask, TaskSpec, Usage
 from harness.ecs.scheduler import Event, ServiceScheduler
 from harness.errors import TaskError
+from tests.ecs.config import TG_ARN, service
 
 T0 = 1_700_000_000.0
-TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/abc"
 DELAY = 10.0
 
 
-@dataclass
-class Container:
-    name: str = "main"
-    image: str = "sample_app"
-    cpu: int | None = None
-    memory: int | None = 128
-    environment: dict[str, str] = field(default_factory=lambda: {"GREETING": "hi"})
 
-
-@dataclass
-class TaskDefinition:
-    arn: str = "arn:aws:ecs:us-east-1:123456789012:task-definition/app:1"
-    cpu: int | None = None
-    memory: int | None = None
-    containers: tuple[Container, ...] = (Container(),)
-
-
-@dataclass
-class Service:
-    cluster: str = "cluster"
-    name: str = "svc"
-    task_definition: TaskDefinition = field(default_factory=TaskDefinition)
-    load_balancers: tuple[tuple[str, str, int], ...] = ((TG_ARN, "main", 3000),)
 
 
 class FakeRuntime:
@@ -206,7 +184,7 @@ async def make_world() -> AsyncIterator[World]:
     ecs, elbv2 = FakeEcs(2), FakeElbv2()
     ids = (f"task{i}" for i in itertools.count(1))
     sched = ServiceScheduler(
-        ecs, elbv2, Service(), runtime, tg, clock, tick=1.0, stop_timeout=30.0, call=inline, task_id_factory=lambda: next(ids)
+        ecs, elbv2, service(environment={"GREETING": "hi"}), runtime, tg, clock, tick=1.0, stop_timeout=30.0, call=inline, task_id_factory=lambda: next(ids)
     )
     events: list[Event] = []
     sched.listeners.append(events.append)
