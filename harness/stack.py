@@ -159,6 +159,21 @@ class StepAdjustment:
 
 
 @dataclass(frozen=True)
+class TargetTracking:
+    """A policy's TargetTrackingScalingPolicyConfiguration, as DescribeScalingPolicies returns it.
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_TargetTrackingScalingPolicyConfiguration.html
+    """
+
+    target_value: float
+    predefined_metric_type: str | None  # e.g. ECSServiceAverageCPUUtilization, ALBRequestCountPerTarget
+    resource_label: str | None  # ALBRequestCountPerTarget: app/<lb>/<id>/targetgroup/<tg>/<id>
+    customized_metric: dict[str, Any] | None
+    scale_out_cooldown: float | None
+    scale_in_cooldown: float | None
+    disable_scale_in: bool
+
+
+@dataclass(frozen=True)
 class ScalingPolicy:
     arn: str
     name: str
@@ -171,6 +186,7 @@ class ScalingPolicy:
     steps: tuple[StepAdjustment, ...]
     service_namespace: str = "ecs"
     scalable_dimension: str = "ecs:service:DesiredCount"
+    target_tracking: TargetTracking | None = None  # policy_type TargetTrackingScaling only
 
 
 class Subscription(NamedTuple):
@@ -511,7 +527,24 @@ def _read_policies(aws: Aws, arns: list[str]) -> Iterator[ScalingPolicy]:
             ),
             service_namespace=p["ServiceNamespace"],
             scalable_dimension=p["ScalableDimension"],
+            target_tracking=_target_tracking(p.get("TargetTrackingScalingPolicyConfiguration")),
         )
+
+
+def _target_tracking(conf: dict[str, Any] | None) -> TargetTracking | None:
+    if not conf:
+        return None
+    spec = conf.get("PredefinedMetricSpecification") or {}
+    return TargetTracking(
+        target_value=float(conf["TargetValue"]),
+        predefined_metric_type=spec.get("PredefinedMetricType"),
+        resource_label=spec.get("ResourceLabel") or None,
+        customized_metric=conf.get("CustomizedMetricSpecification") or None,
+        scale_out_cooldown=float(conf["ScaleOutCooldown"]) if conf.get("ScaleOutCooldown") is not None else None,
+        scale_in_cooldown=float(conf["ScaleInCooldown"]) if conf.get("ScaleInCooldown") is not None else None,
+        # CloudFormation may hand the boolean over as the string "true".
+        disable_scale_in=str(conf.get("DisableScaleIn", False)).lower() == "true",
+    )
 
 
 def _read_topics(aws: Aws, arns: list[str]) -> Iterator[Topic]:
