@@ -32,6 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "sample_app"))
 from sample_app_process import App, start_app  # noqa: E402
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier first, the `slow` tests (live runs, Locust, Docker, LocalStack, timing) after it: a
+    full run (CI's `python3 -m pytest`) reports a broken unit table within a minute. A stable sort keeps
+    each tier's own order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[EmbeddedCloud]:
     """One EmbeddedCloud on a free loopback port, stopped at the end of the session."""

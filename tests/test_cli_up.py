@@ -109,6 +109,7 @@ def wait_healthy(home: Path, count: int, timeout: float = UP_TIMEOUT) -> dict[st
     raise AssertionError(f"never {count} healthy targets; last status: {report}")
 
 
+@pytest.mark.slow
 def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up) -> None:
     line = up.wait_for("load bal.")
     lb_url = line.split()[2]
@@ -154,6 +155,7 @@ def test_up_serves_through_the_load_balancer_and_ctrl_c_stops_everything(up: Up)
     assert not (up.home / "state.json").exists()
 
 
+@pytest.mark.slow
 def test_down_stops_an_up_from_another_shell(up: Up) -> None:
     up.wait_for("ready")
     children = up.descendants()

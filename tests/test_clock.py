@@ -39,6 +39,7 @@ def test_manual_clock_does_not_move_by_itself() -> None:
     assert clock.now() == 5.0
 
 
+@pytest.mark.slow
 def test_scaled_clock_runs_faster_than_wall_time() -> None:
     async def scenario() -> float:
         clock = ScaledClock(scale=50.0)

@@ -93,6 +93,7 @@ def test_percentile_table(hist: dict[float, int], n: int, p: float, expected: fl
     assert percentile(hist, n, p) == expected
 
 
+@pytest.mark.slow
 def test_percentile_matches_locusts_own_function() -> None:
     """Cross-check with locust.stats in a child process (importing Locust here would gevent-patch pytest)."""
     cases = [({1: 3, 2: 7, 13: 1, 140: 2}, 13, p) for p in (0.5, 0.66, 0.9, 0.95, 0.99)]
@@ -197,6 +198,7 @@ TWO_PHASES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.slow
 def test_two_phase_run_stops_by_itself_with_stats(app_url: str, tmp_path: Path) -> None:
     lp = LocustProcess(LOCUSTFILE, app_url, TWO_PHASES, tmp_path)
     t0 = time.monotonic()
@@ -232,6 +234,7 @@ def test_two_phase_run_stops_by_itself_with_stats(app_url: str, tmp_path: Path) 
     assert max(p.users for p in stats.history if p.name == "Aggregated") == 2
 
 
+@pytest.mark.slow
 def test_sigterm_writes_final_stats(app_url: str, tmp_path: Path) -> None:
     phases = [{"name": "long", "duration": 60, "users": {"CpuUser": 1}, "spawn_rate": 5, "cpu_ms": 2, "rate_per_user": 20}]
     lp = LocustProcess(LOCUSTFILE, app_url, phases, tmp_path)
@@ -252,6 +255,7 @@ def test_sigterm_writes_final_stats(app_url: str, tmp_path: Path) -> None:
     assert lp.stats().endpoint("/cpu").requests > 0
 
 
+@pytest.mark.slow
 def test_locust_dies_with_the_harness(app_url: str, tmp_path: Path) -> None:
     """PR_SET_PDEATHSIG: a harness killed with SIGKILL (no cleanup) does not leave Locust behind."""
     script = textwrap.dedent(
@@ -286,6 +290,7 @@ def test_locust_dies_with_the_harness(app_url: str, tmp_path: Path) -> None:
             os.kill(locust_pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_measure_cost(app_url: str) -> None:
     cost = measure_cost(app_url, cpu_ms=20.0, samples=5)
     assert 20.0 <= cost < 2000.0  # at least the CPU it burns; a loose top on 2 noisy cores
@@ -308,6 +313,7 @@ def test_bad_input_is_a_config_error(host: str, phases: list[dict[str, Any]], me
     assert not (tmp_path / "phases.json").exists()
 
 
+@pytest.mark.slow
 def test_phases_file_runs_standalone_shape_check(tmp_path: Path) -> None:
     """A phases file naming an unknown user class makes Locust itself refuse to start, with the reason."""
     bad = tmp_path / "bad.json"
@@ -371,6 +377,7 @@ def _wait_for(lp: LocustProcess, what: str, ok: Any, timeout: float = 15.0) -> A
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_control_mode_switches_users_live_and_stops_cleanly(app_url: str, tmp_path: Path) -> None:
     lp = ControlledLocustProcess(LOCUSTFILE, app_url, tmp_path)
     lp.set_load({"CpuUser": 2}, spawn_rate=10, cpu_ms=5, rate_per_user=10)
@@ -427,6 +434,7 @@ def test_control_mode_switches_users_live_and_stops_cleanly(app_url: str, tmp_pa
         lp.set_load({"CpuUser": 1})
 
 
+@pytest.mark.slow
 def test_control_mode_keeps_the_load_through_a_bad_file_and_counts_failed_pings(app_url: str,
                                                                                  tmp_path: Path) -> None:
     """A half-written control file is ignored (last load kept); a ping answered 4XX is a real Locust
@@ -449,6 +457,7 @@ def test_control_mode_keeps_the_load_through_a_bad_file_and_counts_failed_pings(
     assert ping.requests > 0 and ping.failures == ping.requests and ping.statuses == {400: ping.requests}
 
 
+@pytest.mark.slow
 def test_phases_and_control_together_are_refused(tmp_path: Path) -> None:
     phases = tmp_path / "p.json"
     phases.write_text(json.dumps([{"duration": 1}]), encoding="utf-8")

@@ -9,6 +9,7 @@ import pytest
 from tests.test_scenarios import marked
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.slow  # live stacks through the plugin
 
 USER_TEST = '''
 import urllib.request

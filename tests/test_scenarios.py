@@ -59,6 +59,7 @@ def desired_path(report: dict[str, Any]) -> list[int]:
     return [e["new"] for e in report["events"] if e["kind"] == "desired"]
 
 
+@pytest.mark.slow
 def test_full_story_is_the_default_and_every_expectation_holds(tmp_path: Path) -> None:
     proc, report = run(tmp_path)
     assert report["scenario"] == "full-story"
@@ -76,6 +77,7 @@ def test_full_story_is_the_default_and_every_expectation_holds(tmp_path: Path) -
     assert report["template_seconds"] / report["wall_seconds"] > 20
 
 
+@pytest.mark.slow
 def test_another_template_behaves_by_its_own_numbers(tmp_path: Path) -> None:
     """tests/data/other-numbers.yml: other logical IDs; 1..3 tasks, +1/-1 steps, cooldown 120,
     thresholds 60 / 20 / 80 over 180 s. Nothing of infrastructure/ecs.yml may leak in. Its mail is
@@ -103,6 +105,7 @@ def test_another_template_behaves_by_its_own_numbers(tmp_path: Path) -> None:
 
 # scale-out and 5xx-alerts are not run here: their load phases are the full story's own (the test above),
 # and running them again cost a minute of CI. scale-in starts from set_desired; threshold-edge is unique.
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["scale-in", "threshold-edge"])
 def test_shipped_scenario_passes(tmp_path: Path, scenario: str) -> None:
     proc, report = run(tmp_path, scenario)

@@ -409,6 +409,7 @@ def _bench() -> Any:
     return module
 
 
+@pytest.mark.slow
 def test_published_cpu_matches_the_cpu_a_real_task_burns(tmp_path: Path, moto_endpoint: str) -> None:
     """A sample_app task capped at 256 units (0.25 vCPU) burning 50 ms per request at 2.5 requests/s
     (50 % of its reservation), sampled every 10 s at time scale 10: the published CPUUtilization,

@@ -29,6 +29,7 @@ def _cli_has_runtime() -> bool:
 
 
 pytestmark = [
+    pytest.mark.slow,  # live runs with Docker
     pytest.mark.timeout(RUN_TIMEOUT + 60),
     pytest.mark.skipif(not _cli_has_runtime(), reason="`harness run --runtime` is not wired into the CLI yet"),
 ]

@@ -28,6 +28,8 @@ import yaml
 from harness.ecs.docker import LABEL_PID, LABEL_RUN, LABEL_TASK, owner_alive
 from harness.net import LOOPBACK, free_port
 
+pytestmark = pytest.mark.slow  # docker-compose and a Docker engine
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 BUILD_TIMEOUT = 900  # wall seconds: a cold build downloads the harness's wheels from PyPI (~1 min here)

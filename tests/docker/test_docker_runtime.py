@@ -119,6 +119,7 @@ def test_owner_token_detects_dead_processes() -> None:
 
 
 # ----------------------------------------------------------------------------- real engine
+@pytest.mark.slow
 def test_task_serves_through_host_networking(image: str, client: Any, tmp_path: Path) -> None:
     with DockerRuntime(image, tmp_path, stack="ecs") as rt:
         s = spec()
@@ -147,6 +148,7 @@ def test_task_serves_through_host_networking(image: str, client: Any, tmp_path: 
     assert run_containers(client, rt.run_id) == []
 
 
+@pytest.mark.slow
 def test_port_taken_is_a_task_error(image: str, tmp_path: Path) -> None:
     import socket
 
@@ -157,6 +159,7 @@ def test_port_taken_is_a_task_error(image: str, tmp_path: Path) -> None:
             rt.start(spec(port=s.getsockname()[1]))
 
 
+@pytest.mark.slow
 def test_container_exiting_at_start_is_a_task_error_with_its_log(image: str, client: Any, tmp_path: Path) -> None:
     base = BASE_TAG if client.images.list(name=BASE_TAG) else image
     with DockerRuntime(base, tmp_path, reaper=False) as rt:
@@ -167,6 +170,7 @@ def test_container_exiting_at_start_is_a_task_error_with_its_log(image: str, cli
         assert run_containers(client, rt.run_id) == []
 
 
+@pytest.mark.slow
 def test_memory_limit_kills_the_container(image: str, client: Any, tmp_path: Path) -> None:
     with DockerRuntime(image, tmp_path, reaper=False) as rt:
         s = spec(mem=64)
@@ -184,6 +188,7 @@ def test_memory_limit_kills_the_container(image: str, client: Any, tmp_path: Pat
         rt.release(task)
 
 
+@pytest.mark.slow
 def test_cpu_quota_caps_utilization(image: str, tmp_path: Path) -> None:
     """256 units = a quarter of a CPU: two busy clients cannot push the container above it."""
     with DockerRuntime(image, tmp_path, reaper=False) as rt:
@@ -216,6 +221,7 @@ def test_cpu_quota_caps_utilization(image: str, tmp_path: Path) -> None:
         assert 0.03 < share <= 0.25 * 1.1 + 0.01, share
 
 
+@pytest.mark.slow
 def test_failure_inside_the_runtime_leaves_no_container(image: str, client: Any, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         with DockerRuntime(image, tmp_path) as rt:
@@ -239,6 +245,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reaper", ["reaper", "no-reaper"])
 def test_no_container_left_after_the_harness_is_killed(image: str, client: Any, tmp_path: Path, reaper: str) -> None:
     """SIGKILL: the reaper removes the run's containers; without it the next runtime removes them (dead owner)."""
@@ -268,6 +275,7 @@ def test_no_engine_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         DockerRuntime("harness/sample-app:latest", tmp_path)
 
 
+@pytest.mark.slow
 def test_missing_image_is_a_clear_error(engine: None, tmp_path: Path) -> None:
     with pytest.raises(TaskError, match="Image harness/no-such-image:0 is not in the local Docker engine"):
         DockerRuntime("harness/no-such-image:0", tmp_path, reaper=False)

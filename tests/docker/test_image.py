@@ -82,6 +82,7 @@ def test_build_log_tail_names_the_failing_step() -> None:
     assert tail == "Step 2/3 : RUN false | The command '/bin/sh -c false' returned a non-zero code: 1"
 
 
+@pytest.mark.slow
 def test_image_builds_offline(image: str, client: object) -> None:
     assert image == DEFAULT_TAG
     assert image_present(client, image)
@@ -89,12 +90,14 @@ def test_image_builds_offline(image: str, client: object) -> None:
     assert image_present(client, BASE_TAG) or image_present(client, "python:3.12-slim")
 
 
+@pytest.mark.slow
 def test_template_image_used_when_local(image: str) -> None:
     said: list[str] = []
     assert ensure_image(image, said.append) == image
     assert "present locally" in said[0]
 
 
+@pytest.mark.slow
 def test_build_failure_names_dockerfile_and_step(image: str, tmp_path: Path) -> None:
     df = tmp_path / "Dockerfile"
     df.write_text("ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}\nRUN echo about to fail && false\n")

@@ -18,6 +18,8 @@ from testcontainers.core.labels import LABEL_SESSION_ID, SESSION_ID
 
 from harness.net import free_port
 
+pytestmark = pytest.mark.slow  # a Docker engine
+
 READY_TIMEOUT = 30.0  # wall seconds for the container's Python to start serving on a busy machine
 
 

@@ -20,7 +20,7 @@ from harness.ecs.docker import LABEL_RUN, DockerRuntime
 from harness.ecs.scheduler import Event, ServiceScheduler
 from tests.ecs.config import service
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # a Docker engine
 
 
 

@@ -144,6 +144,7 @@ def _enforcing_manager(run_id: str) -> CgroupManager:
     return m
 
 
+@pytest.mark.slow
 def test_quota_caps_a_cpu_burner_at_its_reservation(tmp_path: Path) -> None:
     """0.25 vCPU (256 units) lets a busy loop use ~25% of one CPU, like `docker run --cpus=0.25`."""
     burner = [sys.executable, "-c", "import time\nwhile True: pass"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.test_scenarios import desired_path, failed, run
+
+pytestmark = pytest.mark.slow  # a live run on LocalStack
 
 
 def test_the_full_story_passes_on_localstack(tmp_path: Path, localstack_python: Path) -> None:

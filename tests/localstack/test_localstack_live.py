@@ -18,6 +18,8 @@ from harness.deploy import Deployment, deploy, load_template, teardown
 from harness.errors import CloudError
 from harness.stack import StackModel, read_stack
 
+pytestmark = pytest.mark.slow  # a real LocalStack
+
 REPO = Path(__file__).resolve().parents[2]
 ECS = REPO / "infrastructure" / "ecs.yml"
 CLUSTER = REPO / "infrastructure" / "cluster.yml"
