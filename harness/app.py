@@ -37,6 +37,7 @@ from harness.mailbox import Mailbox, SmtpSink, relay_answers
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
+from harness.userapp import local_image, trial_start, user_command
 
 if TYPE_CHECKING:
     from harness.ecs.docker import DockerRuntime
@@ -62,6 +63,12 @@ class Options:
     cloud: str = "embedded"  # "embedded", "localstack", or the URL of a LocalStack already running
     mail_relay: tuple[str, int] | None = None  # a loopback SMTP server that also gets every message
     lb_port: int = 0  # 127.0.0.1 port of the first load balancer's first listener (0: any free one)
+    # The user's own service (harness.userapp): a shell command run as each task (process runtime),
+    # in task_dir; or a local Docker image (docker runtime) instead of the template's Image.
+    task_command: str | None = None
+    task_dir: Path | None = None
+    image: str | None = None
+    locustfile: Path | None = None  # the user's own Locust traffic (paced by the harness), else the sample load
 
 
 @dataclass
@@ -151,6 +158,8 @@ class Harness:
 
         self.runtime = await self._make_runtime()
         stack.callback(self.runtime.close)
+        if opts.task_command or opts.image:  # the user's app: one trial task first, so a bad one is named at once
+            await asyncio.to_thread(trial_start, self.runtime, self.model, self.clock, opts, self.say)
         self.logs = LogShipper(self.aws.client("logs"), self.clock, interval=LOG_INTERVAL)
         stack.push_async_callback(self._close_logs, asyncio.create_task(self.logs.run(), name="log shipper"))
         for svc in self.model.services:
@@ -190,13 +199,18 @@ class Harness:
     async def _make_runtime(self) -> ProcessRuntime | DockerRuntime:
         opts = self.options
         if opts.runtime == "process":
-            return ProcessRuntime(log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota)
+            command = user_command(opts.task_command) if opts.task_command else None
+            return ProcessRuntime(command, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
+                                  cwd=opts.task_dir if opts.task_command else None)
         from harness.ecs.docker import DockerRuntime
         from harness.image import ensure_image
 
         assert self.model is not None
-        image = await asyncio.to_thread(ensure_image, self.model.services[0].task_definition.containers[0].image,
-                                        self.say)
+        if opts.image:
+            image = await asyncio.to_thread(local_image, opts.image)
+        else:
+            image = await asyncio.to_thread(ensure_image, self.model.services[0].task_definition.containers[0].image,
+                                            self.say)
         self.say(f"image      {image}")
         return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
                              stack=self.model.stack_name)
