@@ -601,6 +601,29 @@ def _define_models() -> list[type[_Model]]:
         def has_cfn_attr(cls, attr: str) -> bool:
             return bool(FakeTargetGroup.has_cfn_attr(attr))
 
+        def __init__(self, tg: Any) -> None:
+            self.tg = tg
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.tg.arn)
+
+        def get_cfn_attribute(self, attribute_name: str) -> Any:
+            # moto's FakeTargetGroup names these GetAtt attributes but cannot answer them.
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            arn = str(self.tg.arn)
+            if attribute_name == "TargetGroupFullName":
+                # targetgroup/<name>/<id>: the value of the CloudWatch dimension TargetGroup.
+                return arn.split(":", 5)[5]
+            if attribute_name == "TargetGroupName":
+                return self.tg.name
+            if attribute_name == "TargetGroupArn":
+                return arn
+            if attribute_name == "LoadBalancerArns":
+                return list(self.tg.load_balancer_arns)
+            raise UnformattedGetAttTemplateException()
+
         @classmethod
         def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
             for key in (
@@ -620,7 +643,7 @@ def _define_models() -> list[type[_Model]]:
                 elbv2_backends[account_id][region_name].modify_target_group_attributes(
                     tg.arn, {a["Key"]: str(a["Value"]) for a in attrs}
                 )
-            return tg
+            return cls(tg)
 
         @classmethod
         def delete_from_cloudformation_json(
