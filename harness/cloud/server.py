@@ -230,10 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
-    from harness.cloud import cfn_models, cloudwatch_fixes
+    from harness.cloud import cfn_models, cloudwatch_fixes, target_tracking
 
     cfn_models.register()
     cloudwatch_fixes.apply()
+    target_tracking.apply()  # target tracking policies get AWS's alarms, not moto's fixed ones
     if args.time_origin is not None:
         cloudwatch_fixes.use_template_time(args.time_origin, args.time_scale)
     app = DomainDispatcherApplication(create_backend_app)
