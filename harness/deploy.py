@@ -14,13 +14,17 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from harness.cfn import Evaluator, Pseudo, TemplateProblem, Unresolved, typed_parameters
+from harness.cfn.evaluate import as_str
 
 from harness.cloud.clients import Aws
 from harness.cloud.server import RESOURCE_TYPES_PATH
@@ -31,14 +35,13 @@ DEFAULT_IMAGE = "harness/sample-app:latest"
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 # Parent stacks: template parameter -> (stack name, template file next to the service template).
 HARNESS_INFRA = Path(__file__).resolve().parent.parent / "infrastructure"
-PARENT_STACKS: tuple[tuple[str, str, str], ...] = (
-    ("ParentVPCStack", "vpc", "vpc.yml"),
-    ("ParentClusterStack", "cluster", "cluster.yml"),
-)
+# Without --parent, these parameters are wired to <stack>.yml/.yaml next to the template (else infrastructure/).
+DEFAULT_PARENTS: dict[str, str] = {"ParentVPCStack": "vpc", "ParentClusterStack": "cluster"}
+# Parameters named so (the widdix convention) name a parent stack: required ones need --parent.
+PARENT_PARAM = re.compile(r"Parent[A-Za-z0-9]*Stack")
 # A deploy-time wait on the emulator (wall seconds), not template time.
 STACK_WAIT_S = 120.0
 
-_PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId", "AWS::Partition", "AWS::URLSuffix"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Deployment:
     created_stacks: tuple[str, ...]
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # stack name -> the template file it came from
 
 
 # ------------------------------------------------------------------------------------ parameters
@@ -139,7 +143,7 @@ def resolve_parameters(template: dict[str, Any], given: dict[str, str], *, sourc
         elif "Default" in spec:
             value = _as_str(spec["Default"])
         else:
-            raise ParameterError(f"parameter {name} is required by {source} and has no value; pass {name}=...")
+            raise ParameterError(f"parameter {name} is required by {source} and has no value; pass --param {name}=...")
         _check_constraints(name, value, spec)
         values[name] = value
     return values
@@ -188,52 +192,15 @@ def _num_in(value: str, allowed: list[str]) -> bool:
         return False
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    if isinstance(node, dict):
-        for v in node.values():
-            yield from _walk(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _walk(v)
-
-
 def imported_exports(template: dict[str, Any], params: dict[str, str], stack_name: str) -> list[tuple[str, str]]:
-    """(logical id, export name) for every Fn::ImportValue whose name depends only on parameters."""
+    """(logical id, export name) for every Fn::ImportValue CloudFormation would evaluate (conditions
+    applied, only the Fn::If branches taken) whose name is known before deploying."""
+    ev = Evaluator(template, typed_parameters(template, params), Pseudo(stack_name))
     out: list[tuple[str, str]] = []
-    for logical_id, res in (template.get("Resources") or {}).items():
-        for node in _walk(res):
-            if isinstance(node, dict) and "Fn::ImportValue" in node:
-                name = _static_string(node["Fn::ImportValue"], params, stack_name)
-                if name is not None:
-                    out.append((str(logical_id), name))
+    for where, name in ev.imports():
+        if not isinstance(name, Unresolved):
+            out.append((where.split(" ", 1)[-1], as_str(name)))
     return out
-
-
-def _static_string(node: Any, params: dict[str, str], stack_name: str) -> str | None:
-    pseudo = {"AWS::StackName": stack_name, "AWS::Region": "us-east-1"}
-    if isinstance(node, str):
-        return node
-    if isinstance(node, dict) and "Ref" in node:
-        ref = str(node["Ref"])
-        return params.get(ref, pseudo.get(ref))
-    if isinstance(node, dict) and "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
-        text = node["Fn::Sub"]
-        missing = False
-
-        def repl(m: re.Match[str]) -> str:
-            nonlocal missing
-            var = m.group(1)
-            if var in params:
-                return params[var]
-            if var in pseudo:
-                return pseudo[var]
-            missing = True
-            return ""
-
-        result = re.sub(r"\$\{([^}!]+)\}", repl, text)
-        return None if missing else result
-    return None
 
 
 # ------------------------------------------------------------------------------------ the cloud
@@ -248,18 +215,56 @@ def cloud_resource_types(aws: Aws) -> frozenset[str] | None:
         return None
 
 
-def check_resource_types(template: dict[str, Any], supported: frozenset[str] | None, source: str) -> None:
+def unsupported_types(resources: dict[str, Any], supported: frozenset[str] | None) -> dict[str, list[str]]:
+    """type -> the logical ids of `resources` (those CloudFormation would create) the cloud cannot create."""
+    out: dict[str, list[str]] = {}
     if supported is None:
-        return
-    for logical_id, res in template["Resources"].items():
-        rtype = res["Type"]
+        return out
+    for logical_id, res in resources.items():
+        rtype = str(res["Type"])
         if rtype.startswith("Custom::") or rtype == "AWS::CloudFormation::CustomResource":
             continue
         if rtype not in supported:
-            raise DeployError(
-                f"resource {logical_id} in {source} has type {rtype}, which the cloud cannot create",
-                resource=str(logical_id),
-            )
+            out.setdefault(rtype, []).append(str(logical_id))
+    return out
+
+
+def _type_problems(source: str, missing: dict[str, list[str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    for rtype, ids in missing.items():
+        if len(ids) == 1:
+            text = f"resource {ids[0]} in {source} has type {rtype}, which the cloud cannot create"
+        else:
+            text = f"resources {', '.join(ids)} in {source} have type {rtype}, which the cloud cannot create"
+        problems.append(Problem(text, resource=ids[0]))
+    return problems
+
+
+def check_resource_types(template: dict[str, Any], supported: frozenset[str] | None, source: str) -> None:
+    """Refuse every type the cloud cannot create among ALL of the template's resources, in one error."""
+    _raise_problems(_type_problems(source, unsupported_types(template["Resources"], supported)))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a template, and the resource it is about (if one)."""
+
+    text: str
+    resource: str | None = None
+    stack: str | None = None
+
+
+def _raise_problems(problems: list[Problem]) -> None:
+    """Every problem in one one-line DeployError (its resource set only when there is one culprit)."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise DeployError(problems[0].text, stack=problems[0].stack, resource=problems[0].resource)
+    raise DeployError(
+        f"{len(problems)} problems, nothing deployed: " + "; ".join(p.text for p in problems),
+        stack=problems[0].stack,
+        resource=problems[0].resource,
+    )
 
 
 def _stack_status(aws: Aws, name: str) -> str | None:
@@ -305,7 +310,7 @@ def _failed_resource(aws: Aws, name: str) -> tuple[str | None, str]:
     cf = aws.client("cloudformation")
     try:
         events = cf.describe_stack_events(StackName=name)["StackEvents"]
-    except (ClientError, BotoCoreError):
+    except (ClientError, BotoCoreError, ResponseParserError):
         return None, ""
     for ev in reversed(events):  # oldest first
         if str(ev.get("ResourceStatus", "")).endswith("_FAILED") and ev.get("LogicalResourceId") != name:
@@ -326,7 +331,7 @@ def _create_stack(aws: Aws, name: str, template_path: Path, params: dict[str, st
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
         stack = _wait_stack(aws, name)
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
         resource, reason = _failed_resource(aws, name)
         if resource is None:
             # The embedded cloud names the failing resource in the error (see cfn_models).
@@ -373,81 +378,256 @@ def _delete_stacks(aws: Aws, names: list[str]) -> list[str]:
                     problems.append(f"stack {name} could not be deleted ({status})")
                     break
                 time.sleep(0.1)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             problems.append(f"stack {name} could not be deleted: {exc}")
     return problems
+
+
+# ------------------------------------------------------------------------------------ parents
+
+
+def parse_parents(pairs: list[str]) -> dict[str, Path]:
+    """["PARAM=TEMPLATE", ...] (--parent) -> {PARAM: path}; ConfigError names the bad pair or file."""
+    out: dict[str, Path] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ConfigError(f"--parent {pair!r} is not of the form PARAM=TEMPLATE")
+        if not re.fullmatch(r"[A-Za-z0-9]+", key):
+            raise ConfigError(f"--parent {pair!r}: {key!r} is not a valid CloudFormation parameter name")
+        if key in out:
+            raise ConfigError(f"--parent {key} is given twice")
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError(f"--parent {key}={value}: template {path} does not exist")
+        out[key] = path
+    return out
+
+
+def parent_stack_name(param: str) -> str:
+    """The stack a parent parameter is deployed as: the two defaults keep their names (vpc, cluster);
+    otherwise the parameter without Parent...Stack, lower-case (ParentAlertStack -> alert)."""
+    if param in DEFAULT_PARENTS:
+        return DEFAULT_PARENTS[param]
+    core = re.sub(r"^Parent|Stack$", "", param) or param
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "-", core).lower()
+
+
+def default_parent_template(param: str, near: list[Path]) -> Path | None:
+    """A default parent (ParentVPCStack -> vpc, ParentClusterStack -> cluster) as .yml or .yaml in the
+    first folder of `near` that has one, else in the harness's infrastructure/."""
+    stem = DEFAULT_PARENTS[param]
+    for folder in [*near, HARNESS_INFRA]:
+        for ext in (".yml", ".yaml"):
+            if (folder / f"{stem}{ext}").is_file():
+                return folder / f"{stem}{ext}"
+    return None
+
+
+def _is_parent_param(name: str) -> bool:
+    return bool(PARENT_PARAM.fullmatch(name))
+
+
+@dataclass
+class StackPlan:
+    """One stack to deploy: its template, its parameter values, and the parent stacks they name."""
+
+    name: str
+    path: Path
+    doc: dict[str, Any]
+    parents: dict[str, str]  # parent parameter -> stack name
+    values: dict[str, str] = field(default_factory=dict)
+    exists: bool = False  # a parent stack already in the cloud is used as it is
+
+
+def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path], stack_name: str) -> list[StackPlan]:
+    """The stacks to deploy, parents first (each once, in dependency order), the service stack last.
+
+    A parameter is wired to a parent stack when --parent names it, or when it is ParentVPCStack or
+    ParentClusterStack with no value and no Default (then vpc/cluster .yml/.yaml is looked up next to the
+    template). A parameter given with --param is a value (e.g. an existing stack's name), never deployed.
+    """
+    doc = load_template(template)
+    plans: dict[str, StackPlan] = {}  # parent parameter -> plan
+    order: list[StackPlan] = []
+
+    def visit(path: Path, tdoc: dict[str, Any], name: str, chain: list[str]) -> StackPlan:
+        declared: dict[str, Any] = tdoc.get("Parameters") or {}
+        wired: dict[str, str] = {}
+        for param, spec in declared.items():
+            spec = spec or {}
+            if param in params:
+                continue
+            if param in parents:
+                parent_path = parents[param]
+            elif param in DEFAULT_PARENTS and "Default" not in spec:
+                found = default_parent_template(param, [template.parent, path.parent])
+                if found is None:
+                    stem = DEFAULT_PARENTS[param]
+                    raise TemplateError(
+                        f"parameter {param} of {path} names a parent stack and no {stem}.yml or {stem}.yaml is "
+                        f"next to it; pass --parent {param}=FILE"
+                    )
+                parent_path = found
+            elif _is_parent_param(param) and "Default" not in spec:
+                raise ParameterError(
+                    f"parameter {param} of {path} names a parent stack; pass --parent {param}=FILE "
+                    f"(or --param {param}=<existing stack>)"
+                )
+            else:
+                continue
+            if param in chain:
+                raise TemplateError(f"parent stacks form a cycle: {' -> '.join([*chain, param])}")
+            if param not in plans:
+                pname = parent_stack_name(param)
+                if pname == stack_name:
+                    pname = f"{pname}-parent"
+                plans[param] = visit(parent_path, load_template(parent_path), pname, [*chain, param])
+            wired[param] = plans[param].name
+        plan = StackPlan(name=name, path=path, doc=tdoc, parents=wired)
+        order.append(plan)
+        return plan
+
+    visit(template, doc, stack_name, [])
+    return order
+
+
+def _values_for(plan: StackPlan, params: dict[str, str]) -> dict[str, str]:
+    """--param values for what this template declares, the parent stacks, and the harness's own defaults."""
+    declared: dict[str, Any] = plan.doc.get("Parameters") or {}
+    given = {k: v for k, v in params.items() if k in declared}
+    given.update(plan.parents)
+    # Values the harness supplies itself when the template asks for them without a default.
+    for name, value in (("Image", DEFAULT_IMAGE), ("AdminEmail", DEFAULT_ADMIN_EMAIL)):
+        if name in declared and "Default" not in (declared[name] or {}) and name not in given:
+            given[name] = value
+    return resolve_parameters(plan.doc, given, source=str(plan.path))
+
+
+def _ssm_values(aws: Aws, plan: StackPlan) -> tuple[dict[str, str], list[Problem]]:
+    """Parameters of type AWS::SSM::Parameter::Value<...> hold an SSM parameter NAME; CloudFormation
+    uses the stored value. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types"""
+    declared: dict[str, Any] = plan.doc.get("Parameters") or {}
+    out = dict(plan.values)
+    problems: list[Problem] = []
+    for name, value in plan.values.items():
+        ptype = str((declared.get(name) or {}).get("Type", "String"))
+        if not ptype.startswith("AWS::SSM::Parameter::Value<"):
+            continue
+        try:
+            out[name] = str(aws.client("ssm").get_parameter(Name=value)["Parameter"]["Value"])
+        except ClientError as exc:
+            if "ParameterNotFound" not in str(exc):
+                raise
+            problems.append(Problem(f"parameter {name} of {plan.path} names SSM parameter {value}, which does not "
+                                    "exist in the cloud", stack=plan.name))
+    return out, problems
+
+
+def _check(aws: Aws, order: list[StackPlan]) -> None:
+    """Every problem of every template, as CloudFormation sees it, in one error (nothing created yet)."""
+    supported = cloud_resource_types(aws)
+    exports = _exports(aws)
+    problems: list[Problem] = []
+    for plan in order:
+        source = str(plan.path)
+        values, ssm_problems = _ssm_values(aws, plan)
+        problems += ssm_problems
+        try:
+            ev = Evaluator(plan.doc, typed_parameters(plan.doc, values), Pseudo(plan.name, region=aws.region))
+            problems += [Problem(f"{source}: {text}", stack=plan.name) for text in ev.rule_failures()]
+            active = ev.active_resources()
+        except TemplateProblem as exc:
+            problems.append(Problem(f"{source}: {exc}", stack=plan.name))
+            continue
+        problems += _type_problems(source, unsupported_types(active, supported))
+        for logical_id, res in active.items():
+            try:
+                ev.evaluate_in(f"resource {logical_id}", {k: v for k, v in res.items() if k != "Condition"})
+            except TemplateProblem as exc:
+                problems.append(Problem(f"{source}: {exc}", stack=plan.name, resource=logical_id))
+        try:
+            imports = ev.imports()
+            new_exports = ev.export_names()
+        except TemplateProblem as exc:
+            problems.append(Problem(f"{source}: {exc}", stack=plan.name))
+            continue
+        for where, name in imports:
+            if isinstance(name, Unresolved) or as_str(name) in exports:
+                continue
+            kind, _, culprit = where.partition(" ")
+            problems.append(Problem(
+                f"{kind} {culprit} in {source} imports export {as_str(name)}, which no stack exports",
+                stack=plan.name, resource=culprit if kind == "resource" else None))
+        if not plan.exists:
+            exports |= set(new_exports)  # a parent deployed first exports these to the stacks after it
+    _raise_problems(problems)
 
 
 # ------------------------------------------------------------------------------------ deploy
 
 
-def deploy(aws: Aws, template: Path, params: dict[str, str], *, stack_name: str = "ecs") -> Deployment:
-    """Deploy `template` as `stack_name`, after its parent stacks (vpc.yml, cluster.yml next to it).
+def deploy(
+    aws: Aws,
+    template: Path,
+    params: dict[str, str],
+    *,
+    stack_name: str = "ecs",
+    parents: dict[str, Path] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Deployment:
+    """Deploy `template` as `stack_name`, after its parent stacks (`parents`: parameter -> template;
+    by default vpc/cluster .yml/.yaml next to it or in infrastructure/).
 
-    All validation happens before the first stack is created; on any failure every stack created by
-    this call is deleted again and the error is raised.
+    All validation happens before the first stack is created, over every template: parameters, Rules,
+    resource types and imports of what CloudFormation would create. On any failure every stack this call
+    created is deleted again and the error is raised.
     """
     template = Path(template)
-    doc = load_template(template)
-    declared: dict[str, Any] = doc.get("Parameters") or {}
-    given = dict(params)
-    # Values the harness supplies itself when the template asks for them without a default.
-    if "Image" in declared and "Default" not in (declared["Image"] or {}) and "Image" not in given:
-        given["Image"] = DEFAULT_IMAGE
-    if "AdminEmail" in declared and "Default" not in (declared["AdminEmail"] or {}) and "AdminEmail" not in given:
-        given["AdminEmail"] = DEFAULT_ADMIN_EMAIL
-
-    # Parent stacks this template needs and the harness provides.
-    parents: list[tuple[str, Path, dict[str, str]]] = []
-    for param, default_stack, filename in PARENT_STACKS:
-        if param in declared and param not in given:
-            given[param] = default_stack
-            # The template's own parent next to it, else the harness's (infrastructure/ of this repo).
-            parent_path = next((p for p in (template.parent / filename, HARNESS_INFRA / filename) if p.exists()), None)
-            if parent_path is None:
-                raise TemplateError(
-                    f"template {template} needs parameter {param}; pass {param}=<stack> or put {filename} next to it"
-                )
-            parent_doc = load_template(parent_path)
-            parent_params = {p: given[p] for p in (parent_doc.get("Parameters") or {}) if p in given}
-            parents.append((default_stack, parent_path, resolve_parameters(parent_doc, parent_params, source=str(parent_path))))
-
-    values = resolve_parameters(doc, given, source=str(template))
-    supported = cloud_resource_types(aws)
-    check_resource_types(doc, supported, str(template))
-    for _, parent_path, _ in parents:
-        check_resource_types(load_template(parent_path), supported, str(parent_path))
+    order = plan_stacks(template, dict(params), dict(parents or {}), stack_name)
+    declared_anywhere = {name for plan in order for name in (plan.doc.get("Parameters") or {})}
+    for name in params:
+        if name not in declared_anywhere:
+            known = ", ".join(sorted(declared_anywhere)) or "none"
+            sources = ", ".join(str(p.path) for p in order)
+            raise ParameterError(f"parameter {name} is not declared by {sources} (they declare: {known})")
+    for plan in order:
+        plan.values = _values_for(plan, params)
+    service = order[-1]
     if _stack_status(aws, stack_name) is not None:
         raise DeployError(f"stack {stack_name} already exists; tear it down or choose another stack name", stack=stack_name)
+    for plan in order[:-1]:
+        plan.exists = _stack_status(aws, plan.name) not in (None, "DELETE_COMPLETE")
+    _check(aws, order)
 
     created: list[str] = []
     try:
-        for parent_name, parent_path, parent_values in parents:
-            if _stack_status(aws, parent_name) in (None, "DELETE_COMPLETE"):
-                created.append(parent_name)
-                _create_stack(aws, parent_name, parent_path, parent_values)
-        exports = _exports(aws)
-        for logical_id, export in imported_exports(doc, values, stack_name):
-            if export not in exports:
-                raise DeployError(
-                    f"resource {logical_id} in {template} imports export {export}, which no stack exports",
-                    stack=stack_name,
-                    resource=logical_id,
-                )
-        created.append(stack_name)
-        stack = _create_stack(aws, stack_name, template, values)
+        for plan in order:
+            if plan.exists:
+                if say:
+                    say(f"stack      {plan.name}: already in the cloud, used as it is (for {plan.path.name})")
+                continue
+            created.append(plan.name)
+            stack = _create_stack(aws, plan.name, plan.path, plan.values)
+            if say:
+                say(f"stack      {plan.name} from {plan.path}")
     except BaseException as exc:
-        problems = _delete_stacks(aws, list(reversed(created)))
+        try:
+            problems = _delete_stacks(aws, list(reversed(created)))
+        except Exception as cleanup:  # noqa: BLE001 - the deploy error must not be buried by the cleanup's
+            problems = [f"cleanup failed: {_short(cleanup)}"]
         if problems and isinstance(exc, DeployError):
             raise DeployError(f"{exc} (and cleanup failed: {'; '.join(problems)})", stack=exc.stack, resource=exc.resource) from exc
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     return Deployment(
         stack_name=stack_name,
-        parent_stacks=tuple(name for name, _, _ in parents),
+        parent_stacks=tuple(p.name for p in order[:-1]),
         created_stacks=tuple(created),
         outputs=outputs,
-        parameters=values,
+        parameters=service.values,
+        sources={p.name: str(p.path) for p in order},
     )
 
 
