@@ -4,6 +4,12 @@ No threshold, period, capacity, cooldown or health-check setting lives in harnes
 the harness gets them from a `StackModel`, which `read_stack()` builds from what the cloud reports
 (describe_stack_resources for the physical ids, then ECS, ELBv2, CloudWatch, Application Auto
 Scaling and SNS). The dataclasses are plain frozen data so decisions stay pure functions of them.
+
+A deployment is several stacks: the service stack and its parents (VPC, cluster, alert topic, ...).
+A shared load balancer and its listener live in a cluster stack while the service stack adds a
+ListenerRule; an alert topic lives in an alert stack the service's alarms notify through an import.
+So `read_stack()` reads load balancers, listeners (with all their rules), target groups, alarms and
+topics from EVERY stack of the deployment, and services, scalable targets and policies too.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from harness.cloud.clients import Aws
 from harness.errors import CloudError, DeployError
+
+if TYPE_CHECKING:  # harness.elb imports this module: its rule types are imported where they are used
+    from harness.elb.rules import Action, Rule
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,26 @@ class Listener:
     arn: str
     port: int
     protocol: str
-    target_group_arn: str | None
+    target_group_arn: str | None  # the default action's (first) forward target group, if any
+    default_actions: tuple[Action, ...] = ()
+    # Every rule of the listener, whichever stack created it; the default rule (DefaultActions) included.
+    rules: tuple[Rule, ...] = ()
+
+    def forwards_to(self) -> set[str]:
+        """Every target group a rule of this listener (or its default action) forwards to."""
+        arns = {arn for r in self.rules for a in r.actions if a.type == "forward" for arn, _ in a.target_groups}
+        arns.update(arn for a in self.default_actions if a.type == "forward" for arn, _ in a.target_groups)
+        if self.target_group_arn:
+            arns.add(self.target_group_arn)
+        return arns
+
+    def all_rules(self) -> tuple[Rule, ...]:
+        """The rules to evaluate: those read back, or the default actions alone as the default rule."""
+        if any(r.is_default for r in self.rules):
+            return self.rules
+        from harness.elb.rules import Rule
+
+        return (*self.rules, Rule(self.arn + "/default", None, (), self.default_actions))
 
 
 @dataclass(frozen=True)
@@ -186,6 +214,7 @@ class ScalingPolicy:
     steps: tuple[StepAdjustment, ...]
     service_namespace: str = "ecs"
     scalable_dimension: str = "ecs:service:DesiredCount"
+    alarm_names: tuple[str, ...] = ()  # the policy's Alarms, as DescribeScalingPolicies lists them
     target_tracking: TargetTracking | None = None  # policy_type TargetTrackingScaling only
 
 
@@ -218,7 +247,8 @@ class StackModel:
     policies: tuple[ScalingPolicy, ...]
     topics: tuple[Topic, ...]
     outputs: dict[str, str] = field(default_factory=dict)
-    logical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
+    logical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (service stack)
+    stacks: tuple[str, ...] = ()  # every stack read: the service stack first, then its parents
 
     def alarm_by_name(self, name: str) -> Alarm:
         for a in self.alarms:
@@ -266,30 +296,45 @@ class StackModel:
         return None
 
     def load_balancer_for(self, target_group_arn: str) -> LoadBalancer | None:
-        for lb in self.load_balancers:
-            if any(li.target_group_arn == target_group_arn for li in lb.listeners):
-                return lb
-        return None
+        """The first load balancer with a listener that forwards to the group (by default action or rule)."""
+        routes = self.routes_to(target_group_arn)
+        return routes[0][0] if routes else None
+
+    def routes_to(self, target_group_arn: str) -> list[tuple[LoadBalancer, Listener]]:
+        """Every (load balancer, listener) with a rule or default action forwarding to the group."""
+        return [(lb, li) for lb in self.load_balancers for li in lb.listeners if target_group_arn in li.forwards_to()]
 
 
 # ------------------------------------------------------------------------------------ reading
 
 
-def read_stack(aws: Aws, stack_name: str) -> StackModel:
-    """Read every resource of `stack_name` back from its service's API."""
+def read_stack(aws: Aws, stack_name: str, parent_stacks: Iterable[str] = ()) -> StackModel:
+    """Read every resource of `stack_name` and of its parent stacks back from the services' APIs.
+
+    The parents are `parent_stacks` (Deployment.parent_stacks) plus every stack whose name is the value
+    of a parameter of a stack read (a `ParentXStack=<name>` given by hand), recursively.
+    """
     cf = aws.client("cloudformation")
     try:
         stack = cf.describe_stacks(StackName=stack_name)["Stacks"][0]
-        resources = cf.describe_stack_resources(StackName=stack_name)["StackResources"]
     except ClientError as exc:
         raise DeployError(f"stack {stack_name} cannot be read: {exc}", stack=stack_name) from exc
+    stacks = _related_stacks(aws, stack, list(parent_stacks))
     by_type: dict[str, list[str]] = {}
     logical_ids: dict[str, str] = {}
-    for r in resources:
-        phys = r.get("PhysicalResourceId")
-        if phys:
-            by_type.setdefault(r["ResourceType"], []).append(phys)
-            logical_ids[r["LogicalResourceId"]] = phys
+    for name in stacks:
+        try:
+            resources = cf.describe_stack_resources(StackName=name)["StackResources"]
+        except ClientError as exc:
+            raise DeployError(f"stack {name} cannot be read: {exc}", stack=name) from exc
+        for r in resources:
+            phys = r.get("PhysicalResourceId")
+            if phys:
+                found = by_type.setdefault(r["ResourceType"], [])
+                if phys not in found:
+                    found.append(phys)
+                if name == stack_name:
+                    logical_ids[r["LogicalResourceId"]] = phys
 
     try:
         services = tuple(_read_services(aws, by_type.get("AWS::ECS::Service", [])))
@@ -297,11 +342,31 @@ def read_stack(aws: Aws, stack_name: str) -> StackModel:
         for s in services:
             tg_arns.update(s.target_group_arns)
         target_groups = {tg.arn: tg for tg in _read_target_groups(aws, sorted(tg_arns))}
-        load_balancers = tuple(_read_load_balancers(aws, by_type.get("AWS::ElasticLoadBalancingV2::LoadBalancer", [])))
-        alarms = tuple(_read_alarms(aws, by_type.get("AWS::CloudWatch::Alarm", [])))
+        # A target group's load balancers count too: a shared ALB made outside these stacks still serves.
+        lb_arns = list(by_type.get("AWS::ElasticLoadBalancingV2::LoadBalancer", []))
+        for arn in _target_group_load_balancers(aws, sorted(tg_arns)):
+            if arn not in lb_arns:
+                lb_arns.append(arn)
+        load_balancers = tuple(_read_load_balancers(aws, lb_arns))
+        # Groups only a rule forwards to (another stack's, or made by hand) are read as well.
+        routed = {arn for lb in load_balancers for li in lb.listeners for arn in li.forwards_to()}
+        missing = sorted(routed - set(target_groups))
+        if missing:
+            target_groups.update({tg.arn: tg for tg in _read_target_groups(aws, missing)})
         targets = tuple(_read_scalable_targets(aws, by_type.get("AWS::ApplicationAutoScaling::ScalableTarget", [])))
         policies = tuple(_read_policies(aws, by_type.get("AWS::ApplicationAutoScaling::ScalingPolicy", [])))
-        topics = tuple(_read_topics(aws, by_type.get("AWS::SNS::Topic", [])))
+        stack_alarms = by_type.get("AWS::CloudWatch::Alarm", [])
+        alarms = list(_read_alarms(aws, stack_alarms))
+        # Alarms a policy owns (target tracking's) are no stack resource: read those that exist.
+        extra = [n for p in policies for n in p.alarm_names if n not in stack_alarms]
+        alarms += _read_alarms(aws, list(dict.fromkeys(extra)), must_exist=False)
+        topic_arns = list(by_type.get("AWS::SNS::Topic", []))
+        # A topic the alarms notify counts wherever it was made (an imported ARN, or made by hand).
+        for a in alarms:
+            for action in (*a.alarm_actions, *a.ok_actions, *a.insufficient_data_actions):
+                if action.startswith("arn:") and ":sns:" in action and action not in topic_arns:
+                    topic_arns.append(action)
+        topics = tuple(_read_topics(aws, topic_arns))
     except ClientError as exc:
         raise CloudError(f"reading stack {stack_name} back from {aws.endpoint} failed: {exc}") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
@@ -310,13 +375,57 @@ def read_stack(aws: Aws, stack_name: str) -> StackModel:
         services=services,
         target_groups=target_groups,
         load_balancers=load_balancers,
-        alarms=alarms,
+        alarms=tuple(alarms),
         scalable_targets=targets,
         policies=policies,
         topics=topics,
         outputs=outputs,
         logical_ids=logical_ids,
+        stacks=tuple(stacks),
     )
+
+
+def _related_stacks(aws: Aws, stack: dict[str, Any], parents: list[str]) -> list[str]:
+    """The service stack, the given parents, and every live stack named by a parameter value (recursively)."""
+    cf = aws.client("cloudformation")
+    live: set[str] = set()
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = cf.list_stacks(**kwargs)
+        live.update(s["StackName"] for s in page.get("StackSummaries", [])
+                    if not str(s.get("StackStatus", "")).startswith("DELETE_COMPLETE"))
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    order = [stack["StackName"]]
+    queue: list[dict[str, Any]] = [stack]
+    pending = [p for p in parents if p not in order]
+    while queue or pending:
+        if queue:
+            current = queue.pop(0)
+            pending += [str(p.get("ParameterValue")) for p in current.get("Parameters") or []
+                        if str(p.get("ParameterValue")) in live]
+        if not pending:
+            continue
+        name = pending.pop(0)
+        if name in order:
+            continue
+        try:
+            described = cf.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as exc:
+            raise DeployError(f"parent stack {name} cannot be read: {exc}", stack=name) from exc
+        order.append(name)
+        queue.append(described)
+    return order
+
+
+def _target_group_load_balancers(aws: Aws, arns: list[str]) -> list[str]:
+    out: list[str] = []
+    elbv2 = aws.client("elbv2")
+    for chunk in _chunks(arns, 20):
+        for tg in elbv2.describe_target_groups(TargetGroupArns=chunk)["TargetGroups"]:
+            out += [a for a in tg.get("LoadBalancerArns") or [] if a not in out]
+    return out
 
 
 def _opt_int(value: Any) -> int | None:
@@ -421,19 +530,16 @@ def _read_target_groups(aws: Aws, arns: list[str]) -> Iterator[TargetGroup]:
 
 
 def _read_load_balancers(aws: Aws, arns: list[str]) -> Iterator[LoadBalancer]:
+    from harness.elb.rules import parse_action
     elbv2 = aws.client("elbv2")
     for chunk in _chunks(arns, 20):
         for lb in elbv2.describe_load_balancers(LoadBalancerArns=chunk)["LoadBalancers"]:
             listeners = []
             for li in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
-                tg_arn = None
-                for action in li.get("DefaultActions", []):
-                    if action.get("Type") == "forward":
-                        tg_arn = action.get("TargetGroupArn") or next(
-                            (t["TargetGroupArn"] for t in (action.get("ForwardConfig") or {}).get("TargetGroups", [])),
-                            None,
-                        )
-                listeners.append(Listener(li["ListenerArn"], int(li["Port"]), li.get("Protocol", "HTTP"), tg_arn))
+                defaults = tuple(sorted((parse_action(a) for a in li.get("DefaultActions", [])), key=lambda a: a.order))
+                tg_arn = next((arn for a in defaults if a.type == "forward" for arn, _ in a.target_groups), None)
+                listeners.append(Listener(li["ListenerArn"], int(li["Port"]), li.get("Protocol", "HTTP"), tg_arn,
+                                          default_actions=defaults, rules=tuple(_read_rules(elbv2, li["ListenerArn"]))))
             yield LoadBalancer(
                 arn=lb["LoadBalancerArn"],
                 name=lb["LoadBalancerName"],
@@ -443,7 +549,21 @@ def _read_load_balancers(aws: Aws, arns: list[str]) -> Iterator[LoadBalancer]:
             )
 
 
-def _read_alarms(aws: Aws, names: list[str]) -> Iterator[Alarm]:
+def _read_rules(elbv2: Any, listener_arn: str) -> Iterator[Rule]:
+    """Every rule of a listener (ListenerRules of any stack, and the default rule)."""
+    from harness.elb.rules import parse_rule
+
+    kwargs: dict[str, Any] = {"ListenerArn": listener_arn}
+    while True:
+        page = elbv2.describe_rules(**kwargs)
+        for r in page.get("Rules", []):
+            yield parse_rule(r)
+        if not page.get("NextMarker"):
+            return
+        kwargs["Marker"] = page["NextMarker"]
+
+
+def _read_alarms(aws: Aws, names: list[str], must_exist: bool = True) -> Iterator[Alarm]:
     from harness.cloudwatch.alarms import parse_alarm  # the one reader of DescribeAlarms entries
 
     cw = aws.client("cloudwatch")
@@ -464,6 +584,8 @@ def _read_alarms(aws: Aws, names: list[str]) -> Iterator[Alarm]:
             })
     for name in names:
         if name not in found:
+            if not must_exist:
+                continue
             raise CloudError(f"CloudWatch does not know alarm {name}")
         yield found[name]
 
@@ -528,6 +650,7 @@ def _read_policies(aws: Aws, arns: list[str]) -> Iterator[ScalingPolicy]:
             service_namespace=p["ServiceNamespace"],
             scalable_dimension=p["ScalableDimension"],
             target_tracking=_target_tracking(p.get("TargetTrackingScalingPolicyConfiguration")),
+            alarm_names=tuple(str(a["AlarmName"]) for a in p.get("Alarms") or [] if a.get("AlarmName")),
         )
 
 
@@ -550,14 +673,21 @@ def _target_tracking(conf: dict[str, Any] | None) -> TargetTracking | None:
 def _read_topics(aws: Aws, arns: list[str]) -> Iterator[Topic]:
     sns = aws.client("sns")
     for arn in arns:
-        subs: list[Subscription] = []
+        subs: list[Subscription] | None = []
         kwargs: dict[str, Any] = {"TopicArn": arn}
         while True:
-            page = sns.list_subscriptions_by_topic(**kwargs)
-            subs.extend(
+            try:
+                page = sns.list_subscriptions_by_topic(**kwargs)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NotFound", "NotFoundException"):
+                    subs = None  # an alarm action naming a topic that does not exist notifies no one
+                    break
+                raise
+            subs.extend(  # type: ignore[union-attr]
                 Subscription(s["Protocol"], s["Endpoint"], s["SubscriptionArn"]) for s in page.get("Subscriptions", [])
             )
             if not page.get("NextToken"):
                 break
             kwargs["NextToken"] = page["NextToken"]
-        yield Topic(arn=arn, subscriptions=tuple(subs))
+        if subs is not None:
+            yield Topic(arn=arn, subscriptions=tuple(subs))
