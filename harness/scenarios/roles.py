@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.autoscaling import target_tracking as tt
 from harness.errors import ConfigError
 from harness.stack import Alarm, ScalableTarget, ScalingPolicy, Service, StackModel
 
@@ -47,12 +48,23 @@ class Roles:
 
     def cooldown(self, role: str) -> float:
         policy = self.policies.get(role)
-        return float(policy.cooldown or 0.0) if policy else 0.0
+        if policy is None:
+            return 0.0
+        if policy.target_tracking is not None:
+            # Target tracking: ScaleOutCooldown for the high alarm's role, ScaleInCooldown for the low one's,
+            # AWS's default where the policy sets none (API_TargetTrackingScalingPolicyConfiguration).
+            tc = policy.target_tracking
+            default = tt.DEFAULT_COOLDOWN.get(policy.service_namespace, 0.0)
+            value = tc.scale_out_cooldown if role == "scale_out" else tc.scale_in_cooldown
+            return float(default if value is None else value)
+        return float(policy.cooldown or 0.0)
 
 
 def _policies(model: StackModel, alarm: Alarm) -> list[ScalingPolicy]:
     arns = {p.arn: p for p in model.policies}
-    return [arns[a] for a in alarm.alarm_actions if a in arns]
+    # A target tracking alarm's action is the policy ARN plus `:createdBy/<uuid>`.
+    actions = [a.split(":createdBy/", 1)[0] for a in alarm.alarm_actions]
+    return [arns[a] for a in actions if a in arns]
 
 
 def _notifies(model: StackModel, alarm: Alarm) -> bool:
@@ -60,7 +72,10 @@ def _notifies(model: StackModel, alarm: Alarm) -> bool:
     return any(a in topics for a in alarm.alarm_actions)
 
 
-def _direction(policy: ScalingPolicy) -> int:
+def _direction(policy: ScalingPolicy, alarm: Alarm) -> int:
+    if policy.target_tracking is not None:
+        # AWS's high alarm (above TargetValue) scales out, the low one (below 90% of it) scales in.
+        return 1 if tt.invoked_by_high(alarm.comparison_operator) else -1
     total = sum(s.adjustment for s in policy.steps)
     return (total > 0) - (total < 0)
 
@@ -78,7 +93,7 @@ def resolve(model: StackModel) -> Roles:
     for alarm in model.alarms:
         metric = (alarm.namespace, alarm.metric_name)
         for policy in _policies(model, alarm):
-            role = {1: "scale_out", -1: "scale_in"}.get(_direction(policy))
+            role = {1: "scale_out", -1: "scale_in"}.get(_direction(policy, alarm))
             if role and metric == CPU and role not in alarms:
                 alarms[role], policies[role] = alarm, policy
         if _notifies(model, alarm):
