@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _stack_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--template", type=Path, default=None, help="service template (default: infrastructure/ecs.yml)")
     cmd.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
+    cmd.add_argument("--parent", action="append", default=[], metavar="PARAM=TEMPLATE",
+                     help="deploy TEMPLATE as the parent stack that parameter PARAM names (repeatable)")
     cmd.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
                      help=f"template seconds per wall second (default {DEFAULT_TIME_SCALE:g})")
     cmd.add_argument("--cloud-port", type=int, default=4566, help="port of the embedded AWS on 127.0.0.1 (default 4566)")
@@ -129,7 +131,7 @@ def _logging(verbose: bool) -> None:
 def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     from harness.app import Harness, Options
     from harness.clock import ScaledClock
-    from harness.deploy import parse_params
+    from harness.deploy import parse_params, parse_parents
 
     running = state.read(folder)
     if running:
@@ -143,7 +145,7 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
         raise ConfigError(f"template {template} does not exist")
     if args.time_scale <= 0:
         raise ConfigError(f"--time-scale must be > 0, got {args.time_scale}")
-    options = Options(template=template, params=parse_params(args.param), home=folder,
+    options = Options(template=template, params=parse_params(args.param), home=folder, parents=parse_parents(args.parent),
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
                       runtime=args.runtime, cloud=_cloud_choice(args.cloud),
