@@ -8,6 +8,9 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
     @pytest.mark.harness_stack(template="infra/other.yml", params={"DesiredCount": "3"}, time_scale=60)
     def test_other(harness_stack): ...
 
+    @pytest.mark.harness_stack(template="infra/service.yaml", parents={"ParentAlertStack": "infra/alert.yaml"})
+    def test_alerting(harness_stack): ...
+
 The stack runs in a background thread with its own event loop and clock; the fixture tears it all
 down (tasks, load balancer, cloud, mail sink) when the test ends. It is handed over once every
 service has as many healthy targets as it wants, and from then on it lives by its template: an idle
@@ -55,7 +58,8 @@ class StackHandle:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "harness_stack(template=None, params=None, time_scale=30): how `harness_stack` deploys"
+        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30): how `harness_stack` deploys "
+        "(parents: {PARAM: parent template})"
     )
 
 
@@ -101,7 +105,9 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     kw: dict[str, Any] = dict(marker.kwargs) if marker else {}
     template = Path(kw.get("template") or REPO_TEMPLATE).resolve()
     home = tmp_path_factory.mktemp("harness")
-    options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port())
+    parents = {str(k): Path(v).resolve() for k, v in (kw.get("parents") or {}).items()}
+    options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
+                      parents=parents)
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)
     runner.start()
