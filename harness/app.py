@@ -69,6 +69,8 @@ class Options:
     task_dir: Path | None = None
     image: str | None = None
     locustfile: Path | None = None  # the user's own Locust traffic (paced by the harness), else the sample load
+    # Parent stacks: template parameter -> parent template (--parent PARAM=TEMPLATE); harness.deploy wires them.
+    parents: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,11 +123,10 @@ class Harness:
         self.say(f"cloud      {self.cloud.endpoint} ({what}, fake credentials)")
         if opts.cloud != "embedded":
             from harness.cloud.probe import probe
-            from harness.deploy import HARNESS_INFRA
+            from harness.deploy import plan_stacks
 
-            parents = [next((p for p in (opts.template.parent / f, HARNESS_INFRA / f) if p.exists()), None)
-                       for f in ("vpc.yml", "cluster.yml")]
-            report = await asyncio.to_thread(probe, self.aws, opts.template, *[p for p in parents if p])
+            plans = plan_stacks(opts.template, opts.params, opts.parents, opts.stack_name)
+            report = await asyncio.to_thread(probe, self.aws, opts.template, *[p.path for p in plans[:-1]])
             self.say(report.table())
             report.raise_if_missing()
 
@@ -134,7 +135,8 @@ class Harness:
         self.sink.start()
         stack.callback(self.sink.stop)
 
-        self.deployment = await asyncio.to_thread(deploy, self.aws, opts.template, opts.params, stack_name=opts.stack_name)
+        self.deployment = await asyncio.to_thread(deploy, self.aws, opts.template, opts.params,
+                                                  stack_name=opts.stack_name, parents=opts.parents, say=self.say)
         stacks = ', '.join([*self.deployment.parent_stacks, self.deployment.stack_name])
         self.say(f"deployed   {stacks} from {opts.template}")
         self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name)
