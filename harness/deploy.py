@@ -28,13 +28,14 @@ from harness.cfn.evaluate import as_str
 
 from harness.cloud.clients import Aws
 from harness.cloud.server import RESOURCE_TYPES_PATH
+from harness import resources
 from harness.errors import ConfigError, DeployError, ParameterError, TemplateError
 
 # Documented defaults for parameters the harness can fill in itself (README: "Deploying").
 DEFAULT_IMAGE = "harness/sample-app:latest"
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 # Parent stacks: template parameter -> (stack name, template file next to the service template).
-HARNESS_INFRA = Path(__file__).resolve().parent.parent / "infrastructure"
+HARNESS_INFRA = resources.infrastructure()  # the shipped parents (package data), from any folder
 # Without --parent, these parameters are wired to <stack>.yml/.yaml next to the template (else infrastructure/).
 DEFAULT_PARENTS: dict[str, str] = {"ParentVPCStack": "vpc", "ParentClusterStack": "cluster"}
 # Parameters named so (the widdix convention) name a parent stack: required ones need --parent.

@@ -436,7 +436,8 @@ class Evaluator:
 
     # ------------------------------------------------------------------ walks
 
-    def _evaluate_at(self, where: str, node: Any) -> Any:
+    def evaluate_in(self, where: str, node: Any) -> Any:
+        """`evaluate`, with `where` (e.g. "resource Queue") naming the culprit in any problem."""
         self._where = where
         try:
             return self.evaluate(node)
@@ -446,7 +447,7 @@ class Evaluator:
     def evaluated_resources(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Each resource CloudFormation creates, its properties evaluated."""
         for logical_id, res in self.active_resources().items():
-            value = self._evaluate_at(f"resource {logical_id}", {k: v for k, v in res.items() if k != "Condition"})
+            value = self.evaluate_in(f"resource {logical_id}", {k: v for k, v in res.items() if k != "Condition"})
             yield logical_id, value
 
     def imports(self) -> list[tuple[str, Any]]:
@@ -457,13 +458,13 @@ class Evaluator:
             for _ in self.evaluated_resources():
                 pass
             for key, out in self.active_outputs().items():
-                self._evaluate_at(f"output {key}", out.get("Value"))
+                self.evaluate_in(f"output {key}", out.get("Value"))
             return list(self._imports)
         finally:
             self._imports = None
 
     def outputs(self) -> dict[str, Any]:
-        return {key: self._evaluate_at(f"output {key}", out.get("Value")) for key, out in self.active_outputs().items()}
+        return {key: self.evaluate_in(f"output {key}", out.get("Value")) for key, out in self.active_outputs().items()}
 
     def export_names(self) -> dict[str, str]:
         """export name -> output key, for the outputs this stack would show with an Export.
@@ -471,7 +472,7 @@ class Evaluator:
         names: dict[str, str] = {}
         for key, out in self.active_outputs().items():
             if "Export" in out:
-                name = self._evaluate_at(f"output {key}", (out["Export"] or {}).get("Name"))
+                name = self.evaluate_in(f"output {key}", (out["Export"] or {}).get("Name"))
                 if not isinstance(name, Unresolved):
                     names[as_str(name)] = key
         return names
