@@ -186,6 +186,12 @@ def lb_datums(lb_full_name: str, before: Counters, after: Counters, all_response
     UnHealthyHostCount are gauges, reported every interval per target group (health checks enabled).
     Dimensions: LoadBalancer for the load-balancer metrics; LoadBalancer + TargetGroup for the
     target-group ones (the HTTPCode_ELB_* metrics have no TargetGroup dimension).
+    RequestCountPerTarget (what target tracking's ALBRequestCountPerTarget tracks): "The average number of
+    requests received by each target in a target group", the group's request count divided by its healthy
+    targets, or by all its registered targets when none is healthy; "Reporting criteria: Always reported"
+    (so 0 without traffic, while the group has targets); "The only valid statistic is Sum" (a Sum over a
+    period of the per-interval values is the period's requests per target); dimensions TargetGroup, and
+    TargetGroup + LoadBalancer. Unit "None", as AWS's own target tracking alarms on it show.
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
     """
     out: list[Datum] = []
@@ -218,6 +224,11 @@ def lb_datums(lb_full_name: str, before: Counters, after: Counters, all_response
         response_time(g.response_times, dims)
         out.append(Datum(ELB_NAMESPACE, "HealthyHostCount", dims, "Count", value=float(g.healthy)))
         out.append(Datum(ELB_NAMESPACE, "UnHealthyHostCount", dims, "Count", value=float(g.unhealthy)))
+        targets = g.healthy or (g.healthy + g.unhealthy)
+        if targets:
+            per_target = _delta(g.after.request_count, g.before.request_count) / targets
+            for d in (dims, (("TargetGroup", g.full_name),)):
+                out.append(Datum(ELB_NAMESPACE, "RequestCountPerTarget", d, "None", value=per_target))
     return out
 
 

@@ -106,11 +106,17 @@ def hosts(healthy: int, unhealthy: int) -> list[Datum]:
     return [count("HealthyHostCount", healthy, TGD), count("UnHealthyHostCount", unhealthy, TGD)]
 
 
+def per_target(n: float) -> list[Datum]:
+    """RequestCountPerTarget, by TargetGroup + LoadBalancer and by TargetGroup alone (unit None)."""
+    return [Datum("AWS/ApplicationELB", "RequestCountPerTarget", d, "None", value=n) for d in (TGD, (("TargetGroup", TG),))]
+
+
 @pytest.mark.parametrize(
     ("before", "after", "times", "expected"),
     [
         # no traffic: counts are not reported at all, only the target group's host gauges
-        (c(7, 7), c(7, 7), [], hosts(2, 1)),
+        # (RequestCountPerTarget is always reported: 0 requests over 2 healthy targets)
+        (c(7, 7), c(7, 7), [], [*hosts(2, 1), *per_target(0.0)]),
         # 10 requests: 6 2XX, 1 3XX, 1 4XX, 2 target 5XX; response times as a statistic set
         (
             c(0), c(10, 6, 1, 1, 2), [0.5, 0.25],
@@ -121,23 +127,39 @@ def hosts(healthy: int, unhealthy: int) -> list[Datum]:
              count("HTTPCode_Target_3XX_Count", 1, TGD), count("HTTPCode_Target_4XX_Count", 1, TGD),
              count("HTTPCode_Target_5XX_Count", 2, TGD),
              Datum("AWS/ApplicationELB", "TargetResponseTime", TGD, "Seconds", stats=StatisticSet(2, 0.75, 0.25, 0.5)),
-             *hosts(2, 1)],
+             *hosts(2, 1), *per_target(5.0)],
         ),
         # the load balancer's own errors: total and per code, only the non-zero codes, no TargetGroup dimension
         (
             c(3, e502=1), c(8, e502=3, e503=3),
             [],
             [count("RequestCount", 5), count("HTTPCode_ELB_5XX_Count", 5), count("HTTPCode_ELB_502_Count", 2),
-             count("HTTPCode_ELB_503_Count", 3), count("RequestCount", 5, TGD), *hosts(2, 1)],
+             count("HTTPCode_ELB_503_Count", 3), count("RequestCount", 5, TGD), *hosts(2, 1), *per_target(2.5)],
         ),
         # the counters restarted from zero (a new proxy): the new values are the interval's counts
         (c(100, 100), c(4, 4), [], [count("RequestCount", 4), count("HTTPCode_Target_2XX_Count", 4),
-                                     count("RequestCount", 4, TGD), count("HTTPCode_Target_2XX_Count", 4, TGD), *hosts(2, 1)]),
+                                     count("RequestCount", 4, TGD), count("HTTPCode_Target_2XX_Count", 4, TGD), *hosts(2, 1),
+                                     *per_target(2.0)]),
     ],
 )
 def test_lb_datums(before: Counters, after: Counters, times: list[float], expected: list[Datum]) -> None:
     group = GroupSample(TG, before, after, times, healthy=2, unhealthy=1)
     assert lb_datums(LB, before, after, times, [group]) == expected
+
+
+@pytest.mark.parametrize(
+    ("healthy", "unhealthy", "expected"),
+    [
+        (3, 1, per_target(4.0)),  # 12 requests over the healthy targets
+        (0, 2, per_target(6.0)),  # none healthy: over every registered target
+        (0, 0, []),  # no target registered: nothing to divide by, nothing reported
+    ],
+)
+def test_request_count_per_target(healthy: int, unhealthy: int, expected: list[Datum]) -> None:
+    """RequestCountPerTarget (ALB CloudWatch metrics page), what ALBRequestCountPerTarget tracks."""
+    group = GroupSample(TG, c(0), c(12, 12), [], healthy=healthy, unhealthy=unhealthy)
+    got = [d for d in lb_datums(LB, c(0), c(12, 12), [], [group]) if d.name == "RequestCountPerTarget"]
+    assert got == expected
 
 
 # ---------------------------------------------------------------------- against moto ----
