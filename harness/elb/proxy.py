@@ -1,8 +1,12 @@
 """The Application Load Balancer's data plane on loopback: listeners, routing, pooling, ELB errors.
 
 Each listener of the template (say port 80) is served on a free 127.0.0.1 port, because the
-harness cannot bind the template's port. Requests go round robin to the routable targets of the
-listener's default target group over pooled keep-alive connections. Errors the ALB makes itself are
+harness cannot bind the template's port. Each request is matched against the listener's rules in
+priority order, the default action last (harness.elb.rules, after
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html); a
+forward goes round robin to the routable targets of the chosen target group (weighted target groups
+by their weights) over pooled keep-alive connections; fixed-response and redirect actions are
+answered by the load balancer itself, as AWS answers them. Errors the ALB makes itself are
 the ones AWS documents for HTTPCode_ELB_5XX_Count
 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html):
 503 when there is no target to route to, 502 when the target closes or resets the connection or
@@ -23,7 +27,10 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
+from collections.abc import Mapping, Sequence
+
 from harness.clock import Clock
+from harness.elb.rules import Action, Request, Rule, ordered, redirect_location, rule_matches
 from harness.elb.targets import Target, TargetGroupRuntime, TargetState
 from harness.errors import CloudError
 
@@ -32,7 +39,10 @@ log = logging.getLogger(__name__)
 _HEAD_LIMIT = 64 * 1024
 _COPY_CHUNK = 64 * 1024
 _HIGH_WATER = 256 * 1024
-_REASONS = {400: "Bad Request", 500: "Internal Server Error", 502: "Bad Gateway",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently",
+            302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 429: "Too Many Requests",
+            500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
             503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 _UPSTREAM_ERRORS = (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError, ValueError)
 
@@ -55,16 +65,20 @@ class GroupStats:
 
 
 class LoadBalancerStats:
-    """The load balancer's CloudWatch inputs: totals over target groups, and `groups[name]`."""
+    """The load balancer's CloudWatch inputs: totals over target groups, and `groups[name]`.
+
+    `own` counts the requests the load balancer answered itself (fixed-response, redirect): they are in
+    the load balancer's RequestCount but in no target group's."""
 
     def __init__(self) -> None:
         self.groups: dict[str, GroupStats] = {}
+        self.own = GroupStats()
 
     def group(self, name: str) -> GroupStats:
         return self.groups.setdefault(name, GroupStats())
 
     def _sum(self, attr: str) -> int:
-        return sum(int(getattr(g, attr)) for g in self.groups.values())
+        return sum(int(getattr(g, attr)) for g in (*self.groups.values(), self.own))
 
     @property
     def request_count(self) -> int:
@@ -89,7 +103,7 @@ class LoadBalancerStats:
     @property
     def elb_5xx(self) -> dict[int, int]:
         total = {500: 0, 502: 0, 503: 0, 504: 0}
-        for g in self.groups.values():
+        for g in (*self.groups.values(), self.own):
             for code, n in g.elb_5xx.items():
                 total[code] = total.get(code, 0) + n
         return total
@@ -113,15 +127,77 @@ class _BadGateway(Exception):
     """The target closed, reset or answered something that is not HTTP (ALB answers 502)."""
 
 
-class LoadBalancerProxy:
-    """One ALB: `routes` maps each listener port to its default target group's runtime."""
+class ListenerRouting:
+    """One listener's rules (the default rule among them) and the runtimes of the groups they forward to.
 
-    def __init__(self, routes: dict[int, TargetGroupRuntime], clock: Clock, host: str = "127.0.0.1",
-                 idle_timeout: float = 60.0, max_idle_per_target: int = 256,
+    `decide()` is the per-request part: the first rule whose conditions all match, then its first
+    action that answers (forward, fixed-response, redirect). A listener whose only rule is a default
+    forward to one group skips rule evaluation entirely (the common, single-service case)."""
+
+    def __init__(self, rules: Sequence[Rule], groups: Mapping[str, TargetGroupRuntime]) -> None:
+        self.rules = ordered(rules)
+        if not any(r.is_default for r in self.rules):
+            raise CloudError("a listener needs a default rule (its DefaultActions)")
+        self.groups = dict(groups)
+        for rule in self.rules:
+            for action in rule.actions:
+                for arn, _ in action.target_groups:
+                    if arn not in self.groups:
+                        raise CloudError(f"rule {rule.arn} forwards to target group {arn}, which is not served")
+        only = self.rules[0] if len(self.rules) == 1 else None
+        single = only.actions[0] if only and len(only.actions) == 1 else None
+        self.fixed_group: TargetGroupRuntime | None = (
+            self.groups[single.target_groups[0][0]]
+            if single and single.type == "forward" and len(single.target_groups) == 1 else None)
+        self.needs_headers = self.fixed_group is None
+        self._wrr: dict[tuple[str, int], dict[str, int]] = {}
+
+    @classmethod
+    def forward(cls, group: TargetGroupRuntime) -> ListenerRouting:
+        """A listener whose default action forwards to `group` and that has no other rule."""
+        return cls([Rule(f"{group.config.arn}/default", None, (), (Action("forward", target_groups=((group.config.arn, 1),)),))],
+                   {group.config.arn: group})
+
+    def decide(self, req: Request) -> tuple[Action | None, TargetGroupRuntime | None]:
+        """(the answering action, the group a forward picked); (None, None) if no rule answers."""
+        for rule in self.rules:
+            if not rule_matches(rule, req):
+                continue
+            for action in rule.actions:
+                if action.type == "forward":
+                    return action, self._weighted(rule.arn, action)
+                if action.type in ("fixed-response", "redirect"):
+                    return action, None
+                # authenticate-oidc / authenticate-cognito come before a forward: not emulated, passed.
+            return None, None
+        return None, None
+
+    def _weighted(self, key: str, action: Action) -> TargetGroupRuntime | None:
+        """Smooth weighted round robin over a forward's target groups (weight 0 gets nothing)."""
+        groups = [(arn, w) for arn, w in action.target_groups if w > 0]
+        if not groups:
+            return None
+        if len(groups) == 1:
+            return self.groups[groups[0][0]]
+        current = self._wrr.setdefault((key, action.order), {arn: 0 for arn, _ in groups})
+        total = sum(w for _, w in groups)
+        for arn, w in groups:
+            current[arn] += w
+        best = max(groups, key=lambda g: current[g[0]])[0]
+        current[best] -= total
+        return self.groups[best]
+
+
+class LoadBalancerProxy:
+    """One ALB: `routes` maps each listener port to its rules (or, simply, to one default target group)."""
+
+    def __init__(self, routes: Mapping[int, TargetGroupRuntime | ListenerRouting], clock: Clock,
+                 host: str = "127.0.0.1", idle_timeout: float = 60.0, max_idle_per_target: int = 256,
                  ports: dict[int, int] | None = None) -> None:
         if host != "127.0.0.1":
             raise CloudError(f"the load balancer binds 127.0.0.1 only, not {host!r}")
-        self.routes = dict(routes)
+        self.routes: dict[int, ListenerRouting] = {
+            port: r if isinstance(r, ListenerRouting) else ListenerRouting.forward(r) for port, r in routes.items()}
         self.clock = clock
         self.host = host
         # The idle_timeout.timeout_seconds load balancer attribute (AWS default 60 s), template seconds.
@@ -133,17 +209,21 @@ class LoadBalancerProxy:
         self._servers: list[asyncio.base_events.Server] = []
         self._clients: set[asyncio.Task[None]] = set()
         self._pool: dict[tuple[str, int], list[Conn]] = {}
-        for group in self.routes.values():
-            self.stats.group(group.name)
-            group.add_listener(self._on_target_change)
+        seen: set[int] = set()
+        for routing in self.routes.values():
+            for group in routing.groups.values():
+                self.stats.group(group.name)
+                if id(group) not in seen:
+                    seen.add(id(group))
+                    group.add_listener(self._on_target_change)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
-        for listener_port, group in self.routes.items():
+        for listener_port, routing in self.routes.items():
             port = self.ports.get(listener_port, 0)
             try:
                 server = await asyncio.start_server(
-                    functools.partial(self._serve_client, listener_port, group),
+                    functools.partial(self._serve_client, listener_port, routing),
                     self.host, port, limit=_HEAD_LIMIT)
             except OSError as exc:
                 await self.stop()
@@ -213,7 +293,7 @@ class LoadBalancerProxy:
         wall = self.clock.wall(self.clock.budget(self.idle_timeout))
         return wall if wall > 0 else None
 
-    async def _serve_client(self, listener_port: int, group: TargetGroupRuntime,
+    async def _serve_client(self, listener_port: int, routing: ListenerRouting,
                             reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -221,7 +301,6 @@ class LoadBalancerProxy:
         peer = writer.get_extra_info("peername")
         client_ip = peer[0] if peer else "127.0.0.1"
         forwarded = f"X-Forwarded-Proto: http\r\nX-Forwarded-Port: {listener_port}\r\n".encode()
-        stats = self.stats.group(group.name)
         try:
             while True:
                 try:
@@ -233,13 +312,34 @@ class LoadBalancerProxy:
                     return
                 except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                     return
-                if not await self._exchange(head, reader, writer, group, stats, client_ip, forwarded):
+                if not await self._exchange(head, reader, writer, listener_port, routing, client_ip, forwarded):
                     return
         except _UPSTREAM_ERRORS:
             pass  # the client went away or sent a body we cannot frame: drop its connection
         finally:
             self._clients.discard(task)
             writer.close()
+
+    def _answer(self, writer: asyncio.StreamWriter, action: Action, req: Request, listener_port: int,
+                method: bytes, keep: bool) -> None:
+        """The load balancer's own answer: a fixed-response or a redirect action, as AWS sends them.
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#rule-action-types
+        """
+        if action.type == "redirect":
+            code = 301 if action.redirect_code == "HTTP_301" else 302
+            extra = f"Location: {redirect_location(action, req, 'HTTP', listener_port)}\r\n"
+            body, ctype = b"", "text/html"
+        else:
+            code = int(action.status_code or 200)
+            body = (action.message_body or "").encode()
+            ctype, extra = action.content_type or "text/plain", ""
+        if code >= 500:
+            self.stats.own.elb_5xx[code] = self.stats.own.elb_5xx.get(code, 0) + 1
+        writer.write(
+            f"HTTP/1.1 {code} {_REASONS.get(code, 'Unknown')}\r\nServer: awselb/2.0\r\n{extra}"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n".encode()
+            + (b"" if method == b"HEAD" else body))
 
     def _error(self, writer: asyncio.StreamWriter, code: int, detail: str, keep: bool) -> None:
         body = f"{code} {_REASONS[code]}: {detail}\n".encode()
@@ -249,7 +349,7 @@ class LoadBalancerProxy:
             + body)
 
     async def _exchange(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        group: TargetGroupRuntime, stats: GroupStats, client_ip: str,
+                        listener_port: int, routing: ListenerRouting, client_ip: str,
                         forwarded: bytes) -> bool:
         """Serve one request; return whether the client connection stays open."""
         lines = head[:-4].split(b"\r\n")
@@ -289,6 +389,24 @@ class LoadBalancerProxy:
             out.append(line)
         has_body = chunked or content_length > 0
         keep = version == b"HTTP/1.1" and b"close" not in connection
+        group = routing.fixed_group
+        if group is None:
+            req = _request(parts[0], parts[1], lines[1:], client_ip)
+            action, group = routing.decide(req)
+            if group is None:
+                self.stats.own.request_count += 1
+                with contextlib.suppress(*_UPSTREAM_ERRORS):
+                    await _relay_body(reader, None, content_length, chunked, None)
+                    if action is None or action.type == "forward":
+                        self.stats.own.elb_5xx[503] += 1
+                        self._error(writer, 503, "no rule of the listener forwards this request to a target group"
+                                    if action is None else "the forward action has no target group with weight", keep)
+                    else:
+                        self._answer(writer, action, req, listener_port, method, keep)
+                    await writer.drain()
+                    return keep
+                return False
+        stats = self.stats.group(group.name)
         stats.request_count += 1
 
         target = group.pick()
@@ -409,6 +527,15 @@ class LoadBalancerProxy:
             raise
         finally:
             group.release(target)
+
+
+def _request(method: bytes, target: bytes, header_lines: list[bytes], client_ip: str) -> Request:
+    """What rule conditions look at, from the raw head (header names lower-cased, first value kept)."""
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(b":")
+        headers.setdefault(name.strip().lower().decode("latin-1"), value.strip().decode("latin-1"))
+    return Request(method.decode("latin-1"), target.decode("latin-1"), headers, client_ip)
 
 
 def _status(head: bytes) -> int:
