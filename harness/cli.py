@@ -47,6 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     _stack_options(run)
     run.add_argument("--report-dir", type=Path, default=None,
                      help="where report.json and report.html go (default: report/<scenario>)")
+    run.add_argument("--strict", action="store_true",
+                     help="stop before the scenario when `harness check` finds an error in the deployed stack")
+
+    check = sub.add_parser("check", help="deploy the template to a throwaway embedded AWS and report what it "
+                                         "will do wrong (no load, in seconds)")
+    check.add_argument("--template", type=Path, default=None, help="service template (default: infrastructure/ecs.yml)")
+    check.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
+    check.add_argument("--parent", action="append", default=[], metavar="PARAM=TEMPLATE",
+                       help="deploy TEMPLATE first as the parent stack the template's parameter PARAM names, as "
+                            "`up` does (repeatable; default: vpc.yml and cluster.yml next to the template)")
+    check.add_argument("--cloud-port", type=int, default=None,
+                       help="port of the embedded AWS on 127.0.0.1 (default: any free port)")
+    check.add_argument("--stack-name", default="ecs", help="name of the service stack (default ecs)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                       help="text (default), json, or SARIF 2.1.0 for CI code scanning")
 
     mail = sub.add_parser("mail", help="list the mailbox, or show one message")
     mail.add_argument("id", nargs="?", help="a message id (or a unique prefix) to show whole")
@@ -101,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_up(args, folder)
         if args.command == "run":
             return cmd_run(args, folder)
+        if args.command == "check":
+            return cmd_check(args)
         if args.command == "status":
             return cmd_status(args, folder)
         if args.command == "mail":
@@ -210,6 +227,8 @@ def cmd_run(args: argparse.Namespace, folder: Path) -> int:
     _say(f"scenario   {scenario.name}: {scenario.description}")
 
     async def job(h: Any) -> int:
+        if await asyncio.to_thread(_check_before_run, h, args.strict):
+            return 1
         runner = ScenarioRunner(h, scenario, folder / "runs" / scenario.name)
         result = await runner.run(say=_say)
         report = build_report(h, result, time.monotonic() - wall0)
@@ -224,6 +243,54 @@ def cmd_run(args: argparse.Namespace, folder: Path) -> int:
 
     code = asyncio.run(_serve(harness, folder, job))
     return 130 if code is None else int(code)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """`harness check`: findings of the deployed template; exit 0 without errors, 1 otherwise."""
+    from harness.checks import ERROR
+    from harness.checks.output import as_json, as_sarif, as_text
+    from harness.checks.run import check_template
+    from harness.deploy import parse_params
+
+    template = (args.template or _template_default()).resolve()
+    if not template.is_file():
+        raise ConfigError(f"template {template} does not exist")
+    from harness import deploy
+
+    parse_parents = getattr(deploy, "parse_parents", None)  # --parent is parsed as `up` parses it
+    if args.parent and parse_parents is None:
+        raise ConfigError("--parent: this version of harness.deploy takes no parent templates")
+    parents = parse_parents(args.parent) if parse_parents else {}
+    if args.cloud_port is not None and not 0 < args.cloud_port < 65536:
+        raise ConfigError(f"--cloud-port {args.cloud_port}: give a port number from 1 to 65535")
+    _, findings = check_template(template, parse_params(args.param), cloud_port=args.cloud_port,
+                                 stack_name=args.stack_name, deploy_options={"parents": parents or None})
+    if args.format == "json":
+        print(json.dumps(as_json(findings, template), indent=2))
+    elif args.format == "sarif":
+        print(json.dumps(as_sarif(findings, template), indent=2))
+    else:
+        print(as_text(findings, template))
+    return 1 if any(f.severity == ERROR for f in findings) else 0
+
+
+def _check_before_run(h: Any, strict: bool) -> bool:
+    """`harness run` checks the deployed stack first and prints the findings; True: stop (--strict and errors)."""
+    from harness.checks import ERROR
+    from harness.checks.output import as_text
+    from harness.checks.run import check_deployed
+
+    _, findings = check_deployed(h.aws, h.model.stack_name)
+    if not findings:
+        _say("check      no findings in the deployed stack")
+        return False
+    for line in as_text(findings, h.options.template).splitlines():
+        _say(f"check      {line}")
+    errors = sum(f.severity == ERROR for f in findings)
+    if strict and errors:
+        _say(f"check      --strict: {errors} error(s); the scenario does not run")
+        return True
+    return False
 
 
 def _say(line: str) -> None:
