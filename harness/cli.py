@@ -15,15 +15,15 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from harness import state
+from harness import resources, state
 from harness.errors import ConfigError, HarnessError
 from harness.mailbox import parse_relay
 
-REPO_TEMPLATE = Path(__file__).resolve().parent.parent / "infrastructure" / "ecs.yml"
+REPO_TEMPLATE = resources.default_template()  # package data: found from any folder
 DEFAULT_TIME_SCALE = 30.0
 
 
@@ -32,11 +32,72 @@ def _template_default() -> Path:
     return cwd if cwd.exists() else REPO_TEMPLATE
 
 
+EXAMPLES = {
+    "up": """examples:
+  harness up                                   serve infrastructure/ecs.yml (or the shipped one) until Ctrl-C
+  harness up --param DesiredCount=3 --time-scale 60
+  harness up --template infra/service.yml --home /tmp/h -v
+  curl $(harness status --json | jq -r .load_balancer_url)/5   # from another shell""",
+    "run": """examples:
+  harness run                                  the full story on infrastructure/ecs.yml, judged
+  harness run scale-out --time-scale 60
+  harness run my-story.yml --template infra/service.yml --report-dir out/
+  harness run --home /tmp/h -v                 global options go before or after the command""",
+    "init": """examples:
+  harness init                                 write infrastructure/ and loadtests/ here
+  harness init my-service && cd my-service && harness run""",
+    "status": """examples:
+  harness status
+  harness status --json | jq .alarms""",
+    "mail": """examples:
+  harness mail                                 list the mailbox
+  harness mail 1733                            print the message whose id starts with 1733""",
+    "logs": """examples:
+  harness logs
+  harness logs --task 3f2a --follow""",
+    "image": """examples:
+  harness image base                           the offline base image (debootstrap), once
+  harness image build                          the sample app image on it""",
+    "check": """examples:
+  harness check                                what the deployed infrastructure/ecs.yml would do wrong
+  harness check --template infra/service.yml --format json""",
+    "down": """examples:
+  harness down
+  harness down --home /tmp/h""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line naming the culprit (`harness up: error: ...`), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _global_options(cmd: argparse.ArgumentParser, *, top: bool) -> None:
+    """--home and -v, on the top parser and on every command: accepted before or after the command.
+    A command's copies default to SUPPRESS, so a value given before the command is not reset."""
+    cmd.add_argument("--home", default=None if top else argparse.SUPPRESS,
+                     help="state and mailbox folder (default: $HARNESS_HOME or ~/.harness)")
+    cmd.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                     help="log what the control loops do")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("harness")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
-    parser.add_argument("--home", help="state and mailbox folder (default: $HARNESS_HOME or ~/.harness)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the control loops do")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="harness", description=__doc__.splitlines()[0],
+                     epilog="`harness COMMAND --help` shows each command's options and examples")
+    parser.add_argument("--version", action="version", version=f"harness {_version()}")
+    _global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="deploy the stacks to an embedded AWS and serve the service until Ctrl-C")
     _stack_options(up)
@@ -63,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text",
                        help="text (default), json, or SARIF 2.1.0 for CI code scanning")
 
+    init = sub.add_parser("init", help="write a starting infrastructure/ (the default templates) and loadtests/")
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."),
+                      help="the project folder (default: the current folder); existing files are never overwritten")
+
     mail = sub.add_parser("mail", help="list the mailbox, or show one message")
     mail.add_argument("id", nargs="?", help="a message id (or a unique prefix) to show whole")
 
@@ -80,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("down", help="stop a running `harness up` (also one whose terminal is gone)")
+
+    # Every command (also one added above this line later) takes the global options and shows examples.
+    for name, cmd in sub.choices.items():
+        _global_options(cmd, top=False)
+        cmd.epilog = EXAMPLES.get(name, cmd.epilog)
+        cmd.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -126,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_logs(args, folder)
         if args.command == "image":
             return cmd_image(args)
+        if args.command == "init":
+            return cmd_init(args)
         return cmd_down(folder)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
@@ -398,6 +471,42 @@ def _status_report(running: state.RunState) -> dict[str, Any]:
         "alarms": alarms,
         "scaling_activities": running.scaling_activities,
     }
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Copy the shipped templates and locustfile into a project, never over an existing file."""
+    target = args.dir.resolve()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} is not a folder")
+    files = resources.starter_files()
+    for rel, _ in files:
+        if (target / rel).exists() or (target / rel).is_symlink():
+            raise ConfigError(f"{target / rel} already exists; harness init never overwrites a file "
+                              "(move it away, or give another folder)")
+    written: list[Path] = []
+    try:
+        for rel, source in files:
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            with open(target / rel, "xb") as out:  # x: never over a file that appeared meanwhile
+                written.append(target / rel)
+                out.write(source.read_bytes())
+    except OSError as err:
+        for path in written:  # nothing half-written
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise ConfigError(f"cannot write {err.filename or target}: {err.strerror or err}") from err
+    where = "" if target == Path.cwd().resolve() else f" in {target}"
+    _say(f"harness init: wrote {len(files)} files{where}")
+    for rel, _ in files:
+        _say(f"  {rel}")
+    _say("next:\n"
+         "  edit infrastructure/ecs.yml: your service (its Image parameter, container port, health check,\n"
+         "    DesiredCount/MinCapacity/MaxCapacity, alarm thresholds, scaling steps); vpc.yml and cluster.yml\n"
+         "    are its parent stacks, keep them unless your service has its own\n"
+         "  loadtests/locustfile.py is the harness's load (CPU, error and ping users): run it by hand with\n"
+         "    `locust -f loadtests/locustfile.py --host <load balancer URL>`, or start your own from it\n"
+         f"  then `harness run`{' in ' + str(target) if where else ''} (every number is read back from your template)")
+    return 0
 
 
 def cmd_image(args: argparse.Namespace) -> int:

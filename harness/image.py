@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from harness import resources
 from harness.errors import CloudError, TaskError
 
 Say = Callable[[str], None]
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ROOT / "sample_app" / "Dockerfile"
+DOCKERFILE = resources.sample_app() / "Dockerfile"  # package data: the build context is its folder
 DEFAULT_TAG = "harness/sample-app:latest"
 BASE_REPOSITORY = "harness/base"
 DEBIAN_SUITE = "bookworm"

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from harness import resources
 from harness.app import Harness, Options
 from harness.clock import ScaledClock
 from harness.cloud.clients import Aws
@@ -39,7 +40,7 @@ from harness.mailbox import Mailbox
 from harness.net import free_port
 from harness.stack import StackModel
 
-REPO_TEMPLATE = Path(__file__).resolve().parent.parent / "infrastructure" / "ecs.yml"
+REPO_TEMPLATE = resources.default_template()  # package data: found from any folder
 START_TIMEOUT = 120.0  # wall seconds for deploy and healthy targets
 
 

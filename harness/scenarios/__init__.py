@@ -28,10 +28,11 @@ from typing import Any
 
 import yaml
 
+from harness import resources
 from harness.errors import ConfigError
 from harness.scenarios.roles import ROLE_NAMES
 
-HERE = Path(__file__).resolve().parent
+HERE = resources.scenarios()  # package data: found from any folder
 DEFAULT = "full-story"
 QUANTITIES = ("desired", "min_capacity", "max_capacity")
 UNTIL_KEYS = ("healthy", "desired", "email", "scaled")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import resources
 from harness.app import Harness
 from harness.cloudwatch.evaluate import ALARM
 from harness.ecs.scheduler import ServiceSnapshot
@@ -33,7 +34,7 @@ from harness.stack import HealthCheck
 
 log = logging.getLogger(__name__)
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+LOCUSTFILE = resources.locustfile()  # package data: found from any folder
 
 # The harness's load settings (how it produces load, not what the template says).
 CPU_MS = 10.0  # CPU milliseconds each /cpu request asks the task to burn

@@ -1,0 +1,79 @@
+"""CLI habits: global options before or after the command, --version, examples in every command's
+--help, and every usage error on one line with exit code 2 (no traceback, no usage dump)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import EXAMPLES, build_parser, main
+
+COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize(("argv", "verbose"), [
+    (["--home", "{home}", "-v", "status"], True),
+    (["status", "--home", "{home}", "-v"], True),
+    (["-v", "status", "--home", "{home}"], True),
+    (["--home", "/nonexistent/not-this-one", "status", "--home", "{home}"], False),  # the later one wins
+])
+def test_global_options_before_or_after_the_command(argv: list[str], verbose: bool, tmp_path: Path) -> None:
+    args = build_parser().parse_args([a.format(home=tmp_path) for a in argv])
+    assert args.command == "status" and args.home == str(tmp_path) and args.verbose is verbose
+
+
+def test_a_global_option_before_the_command_is_not_reset_by_the_command(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["--home", str(tmp_path), "run", "scale-out"])
+    assert args.home == str(tmp_path) and args.verbose is False and args.scenario == "scale-out"
+
+
+def test_home_after_the_command_is_the_one_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--home", str(tmp_path / "h")]) == 3
+    assert f"home {tmp_path / 'h'}" in capsys.readouterr().out
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    out = cli("--version", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == f"harness {version('harness')}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_has_examples_of_itself(command: str, tmp_path: Path) -> None:
+    out = cli(command, "--help", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    examples = out.stdout.split("examples:\n", 1)
+    assert len(examples) == 2, f"`harness {command} --help` has no examples"
+    lines = [line for line in examples[1].splitlines() if line.strip()]
+    assert lines and all(f"harness {command}" in line or line.lstrip().startswith(("curl", "#")) for line in lines[:1])
+    assert "--home" in out.stdout  # the global options are listed on every command
+
+
+def test_every_command_has_examples() -> None:
+    assert set(COMMANDS) <= set(EXAMPLES), set(COMMANDS) - set(EXAMPLES)
+
+
+@pytest.mark.parametrize(("argv", "culprit"), [
+    (["up", "--bogus"], "unrecognized arguments: --bogus"),
+    (["up", "--runtime", "podman"], "argument --runtime: invalid choice: 'podman'"),
+    (["up", "--cloud-port", "x"], "argument --cloud-port: invalid int value: 'x'"),
+    (["image"], "the following arguments are required: what"),
+    ([], "the following arguments are required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_a_usage_error_is_one_line_and_exit_2(argv: list[str], culprit: str, tmp_path: Path) -> None:
+    out = cli(*argv, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and culprit in lines[0] and lines[0].startswith("harness"), out.stderr
+    assert "Traceback" not in out.stderr
