@@ -1,0 +1,242 @@
+"""`harness model` and `harness calibrate`: the command-line side of model mode.
+
+Kept beside the model so `harness/cli.py` only registers the two subcommands (with its own
+`_stack_options`, so `model` takes the template, `--param` and `--parent` exactly as `up` does). Every
+input is checked before the embedded cloud starts, and every bad one ends in one line naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, TaskError
+from harness.model import rules
+
+DEFAULT_STARTUP = 10.0
+
+
+def add_parsers(sub: Any, stack_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    model = sub.add_parser("model", help="run a day (or a week) of traffic through the stack's own alarms and "
+                                         "policies on a virtual clock, in seconds (no processes, no cloud in the loop)")
+    stack_options(model)
+    g = model.add_argument_group("model mode (see the README's \"Model mode\")")
+    g.add_argument("--traffic", required=True, metavar="TRACE",
+                   help="a CSV of (time, requests per second), e.g. an ALB RequestCount export, or a shape: "
+                        "diurnal:base=50,peak=400,hours=24 | ramp:from=10,to=400,minutes=60 | "
+                        "spike:base=50,peak=800,at=30,minutes=10 | step:levels=50/200/50,minutes=20")
+    g.add_argument("--traffic-unit", choices=("auto", "rps", "count"), default="auto",
+                   help="the CSV's value column: requests per second, or a count per row interval (auto: count "
+                        "when its header contains 'count' or is 'sum')")
+    cost = g.add_mutually_exclusive_group(required=True)
+    cost.add_argument("--cost-ms", type=float, default=None, metavar="X", help="task CPU milliseconds one request costs")
+    cost.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                      help="a calibration file written by `harness calibrate` (its cost_ms)")
+    g.add_argument("--startup-seconds", type=float, default=DEFAULT_STARTUP,
+                   help=f"seconds from a task's start until it listens (default {DEFAULT_STARTUP:g}); it serves after "
+                        "the target group's healthy threshold x interval more")
+    g.add_argument("--queue-timeout", type=float, default=60.0,
+                   help="seconds a request may wait above capacity before it fails as ELB 504 (default 60, the "
+                        "ALB idle timeout)")
+    g.add_argument("--target-error-rate", type=float, default=0.0, help="fraction of served requests that targets "
+                                                                         "answer with a 5XX (default 0)")
+    g.add_argument("--noise", type=float, default=0.0, help="relative standard deviation of per-minute CPU noise "
+                                                            "(default 0: none)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    g.add_argument("--vcpu-hour-price", type=float, default=rules.FARGATE_VCPU_HOUR,
+                   help=f"dollars per vCPU-hour (default {rules.FARGATE_VCPU_HOUR}: Fargate, us-east-1)")
+    g.add_argument("--gb-hour-price", type=float, default=rules.FARGATE_GB_HOUR,
+                   help=f"dollars per GB-hour (default {rules.FARGATE_GB_HOUR}: Fargate, us-east-1)")
+    g.add_argument("--expect", action="append", default=[], metavar="KEY[=VALUE]",
+                   help="an expectation (repeatable): scales_to=max_capacity, never_above=max_capacity, "
+                        "email=cpu_alert, max_utilization_below=90, no_errors, ...")
+    g.add_argument("--sweep", action="append", default=[], metavar="KEY=v1,v2,...",
+                   help="run every combination of these template parameter values (repeatable)")
+    g.add_argument("--best-by", default="task_hours",
+                   help="the figure (lowest wins) that picks the sweep's reported combination: task_hours, cost, "
+                        "5xx, peak_tasks, peak_utilization, p95_utilization, minutes_at_max, emails "
+                        "(default task_hours; failing combinations rank last)")
+    g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="worker processes for a sweep (default: 2, or fewer cores)")
+    g.add_argument("--report-dir", type=Path, default=None,
+                   help="where report.json and report.html go (default: report/model)")
+
+    cal = sub.add_parser("calibrate", help="measure the task CPU one request costs on the sample app, for "
+                                           "`harness model --calibration`")
+    cal.add_argument("--out", type=Path, default=Path("calibration.json"), help="file to write (default calibration.json)")
+    cal.add_argument("--requests", type=int, default=50, help="requests to measure (default 50)")
+    cal.add_argument("--cpu-ms", type=float, default=10.0, help="the ?ms= of each /cpu request (default 10, as `run`)")
+    cal.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
+                     help="CPU units of the measured task's quota (default 256)")
+
+
+def read_calibration(path: Path) -> tuple[float, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--calibration {path}: cannot read it as JSON: {exc}") from exc
+    cost = data.get("cost_ms") if isinstance(data, dict) else None
+    if not isinstance(cost, (int, float)) or isinstance(cost, bool) or not cost > 0:
+        raise ConfigError(f"--calibration {path}: no positive cost_ms in it (write one with `harness calibrate`)")
+    return float(cost), f"calibration {path}: {data.get('method', 'measured')}"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_model(args: argparse.Namespace, say: Callable[[str], None] = _say) -> int:
+    from harness.deploy import parse_params
+    from harness.model.engine import ModelConfig, check_supported, run_model
+    from harness.model.outputs import BEST_BY, build_report, check, parse_expectations, summary_lines, timeline_lines
+    from harness.model.stacks import embedded_reader
+    from harness.model.sweep import best, parse_sweeps, run_sweep, table
+    from harness.model.traffic import load_trace
+    from harness.report import verdict_table, write_report
+
+    wall0 = time.monotonic()
+    # Everything the user gave is checked before the cloud starts.
+    template = (args.template or _template_default()).resolve()
+    if not template.is_file():
+        raise ConfigError(f"template {template} does not exist")
+    params = parse_params(args.param)
+    parents = _parents(getattr(args, "parent", []) or [])
+    trace = load_trace(args.traffic, unit=args.traffic_unit)
+    if args.cost_ms is not None:
+        cost_ms, source = float(args.cost_ms), "--cost-ms"
+    else:
+        cost_ms, source = read_calibration(args.calibration)
+    config = ModelConfig(cost_ms=cost_ms, startup_seconds=args.startup_seconds, queue_timeout=args.queue_timeout,
+                         target_error_rate=args.target_error_rate, noise=args.noise, seed=args.seed,
+                         default_cpu_units=args.default_cpu, vcpu_hour_price=args.vcpu_hour_price,
+                         gb_hour_price=args.gb_hour_price, cost_source=source)
+    config.check()
+    expectations = parse_expectations(args.expect)
+    sweeps = parse_sweeps(args.sweep)
+    if args.best_by not in BEST_BY:
+        raise ConfigError(f"--best-by {args.best_by!r}: choose one of {', '.join(BEST_BY)}")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: must be >= 1")
+    clash = sorted(set(sweeps) & set(params))
+    if clash:
+        raise ConfigError(f"--sweep {clash[0]} is also given with --param; give it once")
+    report_dir = (args.report_dir or Path("report") / "model").resolve()
+    say(f"harness model: {template.name}, traffic {trace.name} ({trace.minutes} minute(s)), "
+        f"{cost_ms:g} ms of CPU per request")
+
+    extra: dict[str, Any] = {}
+    if sweeps:
+        outcomes = run_sweep(template, params, sweeps, trace, config, expectations, stack_name=args.stack_name,
+                             parents=parents, jobs=args.jobs, say=say)
+        rows = [o.row() for o in outcomes]
+        say("")
+        say(table(rows))
+        chosen = best(outcomes, args.best_by)
+        say(f"best       by {args.best_by}: {', '.join(f'{k}={v}' for k, v in chosen.params.items())}")
+        stack, run_params = chosen.stack, {**params, **chosen.params}
+        extra = {"sweep": rows, "best_by": args.best_by, "best": chosen.params}
+    else:
+        with embedded_reader(template, args.stack_name, parents=parents, say=say) as reader:
+            stack = reader.read(params)
+        run_params = params
+        say(f"read       stack {stack.stack_name}: {len(stack.alarms)} alarm(s), {len(stack.policies)} "
+            "polic(ies); the cloud is stopped, the model runs on its own")
+    check_supported(stack)
+    t_model = time.monotonic()
+    result = run_model(stack, trace, config)
+    model_seconds = time.monotonic() - t_model
+    verdicts = check(expectations, result)
+    for line in timeline_lines(result.events, result.t0):
+        say(line)
+    report = build_report(result, verdicts, time.monotonic() - wall0, template=str(template), params=run_params,
+                          extra={**extra, "model_seconds": model_seconds})
+    json_path, html_path = write_report(report_dir, report)
+    say("")
+    for line in summary_lines(report["summary"]):
+        say(line)
+    if verdicts:
+        say(verdict_table(verdicts))
+    say(f"report     {html_path}")
+    say(f"           {json_path}")
+    say(f"time       {result.t1 - result.t0:.0f} template seconds modelled in {model_seconds:.2f} s "
+        f"({time.monotonic() - wall0:.1f} s with reading the stack)")
+    return 0 if all(v["passed"] for v in verdicts) else 1
+
+
+def _template_default() -> Path:
+    cwd = Path("infrastructure/ecs.yml")
+    return cwd if cwd.exists() else Path(__file__).resolve().parents[2] / "infrastructure" / "ecs.yml"
+
+
+def _parents(pairs: list[str]) -> dict[str, Path]:
+    if not pairs:
+        return {}
+    from harness import deploy
+
+    parse = getattr(deploy, "parse_parents", None)
+    if parse is None:
+        raise ConfigError("--parent is not supported by this harness's deploy")
+    return dict(parse(pairs))
+
+
+# ---------------------------------------------------------------------------------------------- calibrate
+
+
+def cmd_calibrate(args: argparse.Namespace, say: Callable[[str], None] = _say) -> int:
+    """Start one sample-app task (a real process, with its CPU quota where cgroups allow), send it
+    `--requests` /cpu requests one at a time, and write the CPU one request cost it (from the task's own
+    CPU accounting, as `harness run` calibrates its load) and the median latency (harness.load.measure_cost)."""
+    from harness.ecs.process import ProcessRuntime
+    from harness.ecs.runtime import TaskSpec
+    from harness.load import measure_cost
+    from harness.net import free_port
+
+    if args.requests < 1:
+        raise ConfigError(f"--requests {args.requests}: must be >= 1")
+    if not args.cpu_ms > 0:
+        raise ConfigError(f"--cpu-ms {args.cpu_ms:g}: must be > 0")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
+    port = free_port()
+    with ProcessRuntime() as runtime:
+        task = runtime.start(TaskSpec(task_id="calibrate", service="calibrate", container="main",
+                                      image="harness/sample-app:latest", host_port=port, cpu_units=args.default_cpu))
+        runtime.wait_ready(task, 30.0)
+        url = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{url}/cpu?ms={args.cpu_ms:g}", timeout=30) as resp:  # warm-up
+            resp.read()
+        before = runtime.usage(task).cpu_seconds
+        latency_ms = measure_cost(url, args.cpu_ms, args.requests)
+        after = runtime.usage(task).cpu_seconds
+    cost_ms = (after - before) * 1000.0 / args.requests
+    if not cost_ms > 0:
+        raise TaskError("the sample app's CPU accounting showed no CPU for the calibration requests")
+    data = {
+        "cost_ms": round(cost_ms, 4),
+        "latency_ms": round(latency_ms, 4),
+        "request": f"GET /cpu?ms={args.cpu_ms:g}",
+        "requests": args.requests,
+        "cpu_units": args.default_cpu,
+        "app": "sample_app",
+        "method": f"task CPU seconds over {args.requests} GET /cpu?ms={args.cpu_ms:g} requests to the sample app",
+    }
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, out)
+    say(f"calibrate  one GET /cpu?ms={args.cpu_ms:g} costs the sample app {cost_ms:.2f} ms of CPU "
+        f"(median latency {latency_ms:.2f} ms); written to {out}")
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.command == "calibrate":
+        return cmd_calibrate(args)
+    return cmd_model(args)
+

@@ -1,0 +1,124 @@
+"""What-if sweeps: the model over every combination of template parameters, one table of outcomes.
+
+"What if MaxCapacity were 8, or the scale-out step +50%?" is a parameter of the template, so each
+combination is deployed (one embedded cloud, stacks one after another; each read back then deleted) and its
+model run in a pool of worker processes while the next one deploys. Workers get plain frozen data (the
+stack read back, the trace, the settings) and return the figures; the best combination is run again in
+this process for its full report.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.model.engine import ModelConfig, run_model
+from harness.model.outputs import BEST_BY, check, summary
+from harness.model.stacks import embedded_reader
+from harness.model.traffic import Trace
+from harness.stack import StackModel
+
+
+def parse_sweeps(items: Sequence[str]) -> dict[str, list[str]]:
+    """`--sweep KEY=v1,v2,...` (repeatable) -> {KEY: [v1, v2, ...]}; bad or repeated keys are named."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, eq, values = item.partition("=")
+        key = key.strip()
+        vals = [v.strip() for v in values.split(",")]
+        if not eq or not key or not values.strip() or any(not v for v in vals):
+            raise ConfigError(f"--sweep {item!r} is not of the form KEY=v1,v2,...")
+        if key in out:
+            raise ConfigError(f"--sweep {key} is given twice")
+        out[key] = vals
+    return out
+
+
+def combinations(sweeps: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
+    keys = list(sweeps)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(sweeps[k] for k in keys))]
+
+
+@dataclass
+class Outcome:
+    params: dict[str, str]
+    figures: dict[str, Any]
+    verdicts: list[dict[str, Any]]
+    stack: StackModel
+
+    @property
+    def passed(self) -> bool | None:
+        return all(v["passed"] for v in self.verdicts) if self.verdicts else None
+
+    def row(self) -> dict[str, Any]:
+        f = self.figures
+        return {**self.params, "peak_tasks": f["peak_tasks"], "minutes_at_max": f["minutes_at_max"],
+                "peak_utilization": f["peak_utilization"], "p95_utilization": f["p95_utilization"],
+                "5xx": f["5xx"], "emails": f["emails"], "scaling_activities": f["scaling_activities"],
+                "task_hours": f["task_hours"], "cost": f["cost"],
+                "verdict": {True: "PASS", False: "FAIL", None: "-"}[self.passed]}
+
+
+def _work(stack: StackModel, trace: Trace, config: ModelConfig,
+          expectations: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    result = run_model(stack, trace, config)
+    return summary(result), check(expectations, result)
+
+
+def best(outcomes: Sequence[Outcome], key: str) -> Outcome:
+    """The outcome with the lowest `key` (None counts as worst); passing combinations first when judged."""
+    if key not in BEST_BY:
+        raise ConfigError(f"--best-by {key!r}: choose one of {', '.join(BEST_BY)}")
+
+    def rank(o: Outcome) -> tuple[int, float]:
+        value = o.figures.get(key)
+        return (0 if o.passed is not False else 1, float("inf") if value is None else float(value))
+
+    return min(outcomes, key=rank)
+
+
+def run_sweep(template: Path, base: Mapping[str, str], sweeps: Mapping[str, Sequence[str]], trace: Trace,
+              config: ModelConfig, expectations: Sequence[Mapping[str, Any]], *, stack_name: str = "ecs",
+              parents: dict[str, Path] | None = None, jobs: int = 2,
+              say: Callable[[str], None] | None = None) -> list[Outcome]:
+    combos = combinations(sweeps)
+    ctx = multiprocessing.get_context("fork")
+    outcomes: list[Outcome] = []
+    pending: list[tuple[dict[str, str], StackModel, cf.Future[tuple[dict[str, Any], list[dict[str, Any]]]]]] = []
+    with embedded_reader(template, stack_name, swept=list(sweeps), parents=parents, say=say) as reader:
+        with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+            for i, combo in enumerate(combos):
+                stack = reader.read({**base, **combo})
+                if say:
+                    say(f"deployed   {i + 1}/{len(combos)}: {', '.join(f'{k}={v}' for k, v in combo.items())}")
+                pending.append((combo, stack, pool.submit(_work, stack, trace, config, list(expectations))))
+            for combo, stack, fut in pending:
+                figures, verdicts = fut.result()
+                outcomes.append(Outcome(combo, figures, verdicts, stack))
+    return outcomes
+
+
+def table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A plain-text table of the sweep's rows."""
+    if not rows:
+        return "no combination"
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return str(v)
+
+    cells = [[cell(r.get(k)) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = [" | ".join(k.ljust(w) for k, w in zip(keys, widths)), "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
