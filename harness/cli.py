@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("down", help="stop a running `harness up` (also one whose terminal is gone)")
 
+    from harness.model import cli as model_cli  # `model` and `calibrate` (harness/model/cli.py)
+
+    model_cli.add_parsers(sub, _stack_options)
+
     # Every command (also one added above this line later) takes the global options and shows examples.
     for name, cmd in sub.choices.items():
         _global_options(cmd, top=False)
@@ -199,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_image(args)
         if args.command == "init":
             return cmd_init(args)
+        if args.command in ("model", "calibrate"):
+            from harness.model import cli as model_cli
+
+            return model_cli.main(args)
         return cmd_down(folder)
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)

@@ -657,6 +657,7 @@ svg .state{font-size:11px;fill:#fff;font-weight:600}svg .empty{font-size:13px;fi
 details{border:1px solid #dadce0;border-radius:4px;margin:6px 0;padding:4px 8px}summary{cursor:pointer}
 pre{white-space:pre-wrap;word-break:break-word;background:#f8f9fa;padding:8px;font-size:12px}
 .muted{color:#5f6368}
+.assumptions{border:2px solid #f9ab00;background:#fef7e0;border-radius:4px;padding:4px 12px}
 """
 
 
@@ -810,6 +811,29 @@ def _load_html(report: Mapping[str, Any]) -> str:
         numeric=(1, 2, 3, 4, 5, 6), empty="No load was generated.")
 
 
+def _model_html(report: Mapping[str, Any]) -> str:
+    """Model mode (harness/model): the assumptions box, the planning figures and a sweep's table."""
+    if report.get("mode") != "model":
+        return ""
+    items = "".join(f"<li>{_esc(a)}</li>" for a in _items(report.get("assumptions")))
+    parts = ['<h2>Assumptions</h2><div class="assumptions"><p><strong>This report is a model</strong>, '
+             f"not a live run. It assumes:</p><ul>{items}</ul></div>"]
+    figures = _map(report.get("summary"))
+    if figures:
+        rows = []
+        for k, v in figures.items():
+            if isinstance(v, Mapping):
+                rows.extend([_esc(f"{k}: {name}"), _fmt(n, 2)] for name, n in v.items())
+            else:
+                rows.append([_esc(k), _fmt(v, 2)])
+        parts.append("<h2>Model figures</h2>" + _table(["Figure", "Value"], rows, numeric=(1,)))
+    sweep = [_map(r) for r in _items(report.get("sweep"))]
+    if sweep:
+        keys = list(dict.fromkeys(k for r in sweep for k in r))
+        parts.append("<h2>What-if sweep</h2>" + _table(keys, [[_fmt(r.get(k), 2) for k in keys] for r in sweep]))
+    return "".join(parts)
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The whole report as one self-contained HTML page (inline CSS and SVG, no scripts, no network)."""
     report = _map(report)
@@ -819,6 +843,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     title = _text(report.get("scenario")) or "harness run"
     body = [
         _header(report, t0, t1),
+        _model_html(report),
         "<h2>Expectations</h2>",
         _verdicts_html(report),
         "<h2>Timeline</h2>",
