@@ -170,6 +170,10 @@ def _stack_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
                      help="CPU units reserved per task when the task definition reserves none (default 256)")
     cmd.add_argument("--no-cpu-quota", action="store_true", help="do not enforce the CPU reservation as a cgroup quota")
+    cmd.add_argument("--cpu-scale", default="auto", metavar="auto|K",
+                     help="each task's CPU quota is its reservation x K and CPUUtilization is measured against it, "
+                          "so thresholds are unchanged; auto (default) picks the largest K <= 1 for which the stack "
+                          "at MaxCapacity fits this machine")
     cmd.add_argument("--runtime", choices=("process", "docker"), default="process",
                      help="tasks as child processes (default) or as Docker containers of sample_app/Dockerfile")
     cmd.add_argument("--lb-port", default=os.environ.get("HARNESS_LB_PORT") or "0", metavar="N",
@@ -180,6 +184,17 @@ def _stack_options(cmd: argparse.ArgumentParser) -> None:
                           "mailpit at 127.0.0.1:1025 (default: $HARNESS_MAIL_RELAY)")
     cmd.add_argument("--cloud", default="embedded", metavar="embedded|localstack|URL",
                      help="the AWS endpoint: embedded moto (default), a LocalStack started here, or a LocalStack's URL")
+    app = cmd.add_argument_group("your own service (see the README's walk-through)")
+    app.add_argument("--task-command", default=None, metavar="CMD",
+                     help="run each task as this shell command (process runtime), with $PORT, $HOST and the task "
+                          "definition's Environment, e.g. \"node server.js\" (default: the sample app)")
+    app.add_argument("--task-dir", type=Path, default=None, metavar="DIR",
+                     help="the folder --task-command runs in (default: the current folder)")
+    app.add_argument("--image", default=None,
+                     help="a local Docker image to run as each task (docker runtime; default: the template's Image)")
+    app.add_argument("--locustfile", type=Path, default=None, metavar="PATH",
+                     help="your Locust file: its HttpUser/FastHttpUser classes are the load, paced by the harness "
+                          "(tasks tagged 'error' are the error traffic)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,8 +261,10 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     options = Options(template=template, params=parse_params(args.param), home=folder, parents=parse_parents(args.parent),
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
+                      cpu_scale=parse_cpu_scale(args.cpu_scale),
                       runtime=args.runtime, cloud=_cloud_choice(args.cloud),
-                      mail_relay=_relay(args.mail_relay), lb_port=_lb_port(args.lb_port, args))
+                      mail_relay=_relay(args.mail_relay), lb_port=_lb_port(args.lb_port, args),
+                      **_user_service(args))
     harness = Harness(options, ScaledClock(args.time_scale), say=_say)
     _print_timeline(harness)
     _say(f"harness {args.command}: {template.name}, time scale {args.time_scale:g}x "
@@ -275,6 +292,30 @@ def _lb_port(value: str, args: argparse.Namespace) -> int:
     if port == cloud_port:
         raise ConfigError(f"{given_by} {port}: the cloud listens there (--cloud-port or --cloud); choose another port")
     return port
+
+
+def _user_service(args: argparse.Namespace) -> dict[str, Any]:
+    """--task-command/--task-dir/--image/--locustfile, checked before anything starts."""
+    command = getattr(args, "task_command", None)
+    task_dir = getattr(args, "task_dir", None)
+    image = getattr(args, "image", None)
+    locustfile = getattr(args, "locustfile", None)
+    if command is not None and args.runtime != "process":
+        raise ConfigError("--task-command runs tasks as processes; with --runtime docker give --image")
+    if image is not None and args.runtime != "docker":
+        raise ConfigError("--image needs --runtime docker; for the process runtime give --task-command")
+    if task_dir is not None and command is None:
+        raise ConfigError(f"--task-dir {task_dir}: give --task-command too (the command to run there)")
+    if command is not None:
+        task_dir = (task_dir or Path.cwd()).resolve()
+        if not task_dir.is_dir():
+            raise ConfigError(f"--task-dir {task_dir}: no such folder")
+    if locustfile is not None:
+        from harness.userload import inspect_locustfile
+
+        locustfile = locustfile.resolve()
+        inspect_locustfile(locustfile)  # a file that does not import, or has no user class, is named now
+    return {"task_command": command, "task_dir": task_dir, "image": image, "locustfile": locustfile}
 
 
 def _relay(value: str | None) -> tuple[str, int] | None:
@@ -305,14 +346,20 @@ def cmd_run(args: argparse.Namespace, folder: Path) -> int:
     scenario = scenarios.load(args.scenario)
     report_dir = (args.report_dir or Path("report") / scenario.name).resolve()
     harness = _make_harness(args, folder)
+    harness.options.peak = scenario_peak(scenario)  # the CPU scale is chosen for this scenario's peak
     _say(f"scenario   {scenario.name}: {scenario.description}")
 
     async def job(h: Any) -> int:
         if await asyncio.to_thread(_check_before_run, h, args.strict):
             return 1
         runner = ScenarioRunner(h, scenario, folder / "runs" / scenario.name)
-        result = await runner.run(say=_say)
+        try:
+            result = await h.watch(runner.run(say=_say))
+        except LoopFailed as failed:  # a control loop raised: report the cause, exit non-zero
+            result = stopped_result(runner, failed.failure, h.clock.now())
         report = build_report(h, result, time.monotonic() - wall0)
+        if h.failure is not None:
+            report["failure"] = h.failure.as_dict()
         json_path, html_path = write_report(report_dir, report)
         _say("")
         _say(verdict_table(result.verdicts))
@@ -403,7 +450,7 @@ async def _serve(harness: Any, folder: Path, job: Any = None) -> Any:
             state.write(folder, harness.snapshot())
             _say("ready      (Ctrl-C or `harness down` stops everything)")
             work = asyncio.create_task(job(harness)) if job else None
-            while not stop.is_set() and not (work and work.done()):
+            while not stop.is_set() and not (work and work.done()) and harness.failure is None:
                 waiters = [asyncio.create_task(stop.wait())] + ([work] if work else [])
                 await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                 waiters[0].cancel()
@@ -415,6 +462,8 @@ async def _serve(harness: Any, folder: Path, job: Any = None) -> Any:
             elif work:
                 result = work.result()
             _say("stopping   ...")
+        if harness.failure is not None and work is None:  # `up`: a control loop raised
+            raise LoopFailed(harness.failure)
     finally:
         state.remove(folder)
         for sig in signals:

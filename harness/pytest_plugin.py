@@ -8,6 +8,11 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
     @pytest.mark.harness_stack(template="infra/other.yml", params={"DesiredCount": "3"}, time_scale=60)
     def test_other(harness_stack): ...
 
+    # Your own app as the tasks (run in task_dir with $PORT and $HOST); locustfile= is checked and kept
+    # in harness_stack.harness.options for your own load:
+    @pytest.mark.harness_stack(task_command="node server.js", task_dir="app", locustfile="app/locustfile.py")
+    def test_mine(harness_stack): ...
+
     @pytest.mark.harness_stack(template="infra/service.yaml", parents={"ParentAlertStack": "infra/alert.yaml"})
     def test_alerting(harness_stack): ...
 
@@ -59,7 +64,8 @@ class StackHandle:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30): how `harness_stack` deploys "
+        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30, task_command=None, "
+        "task_dir=None, locustfile=None): how `harness_stack` deploys "
         "(parents: {PARAM: parent template})"
     )
 
@@ -100,6 +106,20 @@ class _Runner(threading.Thread):
         self.join(timeout=60)
 
 
+def _user_service(kw: dict[str, Any]) -> dict[str, Any]:
+    """task_command=, task_dir=, locustfile=: your own app as the tasks, as `--task-command` etc. do."""
+    command = kw.get("task_command")
+    task_dir = Path(kw.get("task_dir") or Path.cwd()).resolve() if command else None
+    if task_dir is not None and not task_dir.is_dir():
+        raise HarnessError(f"harness_stack: task_dir {task_dir} is not a folder")
+    locustfile = Path(kw["locustfile"]).resolve() if kw.get("locustfile") else None
+    if locustfile is not None:
+        from harness.userload import inspect_locustfile
+
+        inspect_locustfile(locustfile)  # one line naming a file that does not import or has no user class
+    return {"task_command": command, "task_dir": task_dir, "locustfile": locustfile}
+
+
 @pytest.fixture
 def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     marker = request.node.get_closest_marker("harness_stack")
@@ -108,7 +128,7 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     home = tmp_path_factory.mktemp("harness")
     parents = {str(k): Path(v).resolve() for k, v in (kw.get("parents") or {}).items()}
     options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
-                      parents=parents)
+                      parents=parents, **_user_service(kw))
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)
     runner.start()

@@ -222,7 +222,7 @@ def verdict_table(verdicts: Sequence[Mapping[str, Any]], width: int = 100) -> st
     headers = ("Expectation", "Expected", "Observed")
     cells = [
         (_text(r.get("name")), _text(r.get("expected")), _text(r.get("observed")),
-         "PASS" if r.get("passed") is True else "FAIL")
+         "SKIP" if r.get("skipped") else "PASS" if r.get("passed") is True else "FAIL")
         for r in rows
     ]
     sep = " | "
@@ -254,10 +254,13 @@ def verdict_table(verdicts: Sequence[Mapping[str, Any]], width: int = 100) -> st
             out.append(rule)
     failed = sum(1 for c in cells if c[3] == "FAIL")
     out.append(rule)
+    skipped = sum(1 for c in cells if c[3] == "SKIP")
+    also = f" ({skipped} skipped, not counted as passed)" if skipped else ""
     if failed:
-        out.append(f"FAIL: {failed} of {len(cells)} expectations failed.")
+        out.append(f"FAIL: {failed} of {len(cells)} expectations failed{also}.")
     else:
-        out.append(f"PASS: all {len(cells)} expectations passed.")
+        out.append(f"PASS: all {len(cells) - skipped} expectations checked passed{also}." if skipped else
+                   f"PASS: all {len(cells)} expectations passed.")
     return "\n".join(out)
 
 
@@ -707,14 +710,14 @@ def _verdicts_html(report: Mapping[str, Any]) -> str:
     verdicts = [_map(v) for v in _items(report.get("verdicts"))]
     rows = [
         [_esc(v.get("name")), _esc(v.get("expected")), _esc(v.get("observed")),
-         "PASS" if v.get("passed") is True else "FAIL"]
+         "SKIP" if v.get("skipped") else "PASS" if v.get("passed") is True else "FAIL"]
         for v in verdicts
     ]
-    classes = ["pass" if v.get("passed") is True else "fail" for v in verdicts]
+    classes = ["skip" if v.get("skipped") else "pass" if v.get("passed") is True else "fail" for v in verdicts]
     table = _table(["Expectation", "Expected", "Observed", "Result"], rows, row_classes=classes,
                    empty="No expectations were checked.")
     return table.replace("<td>PASS</td>", '<td class="result">PASS</td>').replace(
-        "<td>FAIL</td>", '<td class="result">FAIL</td>')
+        "<td>FAIL</td>", '<td class="result">FAIL</td>').replace("<td>SKIP</td>", '<td class="result">SKIP</td>')
 
 
 def _stack_html(report: Mapping[str, Any]) -> str:

@@ -76,6 +76,9 @@ def _add_arguments(parser: Any) -> None:
                              '"stop": true ends the run')
     parser.add_argument("--ping-n", type=int, env_var="LOAD_PING_N", default=DEFAULT_PING_N,
                         help="PingUser asks GET /<n> (the factorial of n)")
+    parser.add_argument("--user-locustfile", type=str, env_var="LOAD_USER_LOCUSTFILE", default="",
+                        help="run this locustfile's HttpUser/FastHttpUser classes, paced by the phases, instead "
+                             "of the sample load (see loadtests/usermix.py)")
 
 
 class _Settings:
@@ -161,6 +164,35 @@ if tuple(sorted(USER_CLASSES)) != tuple(sorted(phaseplan.USER_CLASS_NAMES)):
     raise SystemExit(f"phaseplan.USER_CLASS_NAMES {phaseplan.USER_CLASS_NAMES} must list {sorted(USER_CLASSES)}.")
 
 
+def _option_early(flag: str, env_var: str) -> str:
+    # The shape class must exist (or not) when Locust imports this file, before it parses the
+    # options: read the flag from argv or the environment here (not from a config file).
+    argv = sys.argv
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+    return os.environ.get(env_var, "")
+
+
+# The user's own traffic instead of the sample load (see loadtests/usermix.py): its classes, paced
+# by the phase's rate_per_user, as `C` (untagged tasks) and `C:error` (tasks tagged error).
+_USER_LOCUSTFILE = _option_early("--user-locustfile", "LOAD_USER_LOCUSTFILE")
+if _USER_LOCUSTFILE:
+    import usermix
+
+    try:
+        _FOUND = usermix.discover(usermix.load_module(_USER_LOCUSTFILE), _USER_LOCUSTFILE)
+    except usermix.UserFileError as _exc:
+        raise SystemExit(str(_exc)) from None
+    for _sample in (CpuUser, ErrorUser, PingUser):
+        _sample.abstract = True  # the sample app's load is not what runs now
+    USER_CLASSES = usermix.paced_classes(_FOUND, _Settings.rate_per_user)
+    for _i, _cls in enumerate(USER_CLASSES.values()):
+        globals()[f"_UserClass{_i}"] = _cls  # Locust picks its user classes from this module's names
+
+
 class _StatusCounter:
     """Per endpoint, how many answers carried each status (0 = no answer); also per wall second."""
 
@@ -233,18 +265,6 @@ def _write_status(**_: Any) -> None:
     prefix = getattr(options, "csv_prefix", None)
     if prefix:
         _StatusCounter.write(f"{prefix}_status.json")
-
-
-def _option_early(flag: str, env_var: str) -> str:
-    # The shape class must exist (or not) when Locust imports this file, before it parses the
-    # options: read the flag from argv or the environment here (not from a config file).
-    argv = sys.argv
-    for i, arg in enumerate(argv):
-        if arg == flag and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(f"{flag}="):
-            return arg.split("=", 1)[1]
-    return os.environ.get(env_var, "")
 
 
 def _drive(shape: LoadTestShape, target: Callable[[], phaseplan.Phase | None]) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "next_step",
     "needs_reread",
     "ControlReader",
+    "paced_wait",
 ]
 
 # The user classes loadtests/locustfile.py defines (it checks it agrees), so the harness can check
@@ -288,3 +289,18 @@ class ControlReader:
             return None
         self._problem = message
         return message
+
+
+def paced_wait(now: float, last_start: float | None, requests: int, rate: float | None) -> tuple[float, float | None]:
+    """(seconds to wait before the next task, the next task's start) for `rate` requests a second.
+
+    Pacing counts requests, not tasks: a task that sent `requests` requests (at least one is
+    assumed) is followed by a wait that brings this user back to `rate` requests a second since the
+    previous task started. None or 0 = no wait (and the pace restarts when a rate is set again).
+    """
+    if not rate:
+        return 0.0, None
+    if last_start is None:
+        return 0.0, now
+    wait = max(0.0, max(1, requests) / rate - (now - last_start))
+    return wait, now + wait

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from harness.scenarios import Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
 from harness.scenarios.roles import Roles, resolve
 from harness.stack import HealthCheck
+from harness.userload import (
+    Calibration, PhaseNeed, UserMix, available_cores, check_reachable, inspect_locustfile, rate_per_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +89,14 @@ class RunResult:
     cost_ms: float = 0.0
     load: dict[str, Any] = field(default_factory=dict)
 
+    skipped: list[str] = field(default_factory=list)  # phases not run (no error traffic in the user's mix)
+    calibration: dict[str, Any] = field(default_factory=dict)
+
     @property
     def passed(self) -> bool:
-        return bool(self.verdicts) and all(v["passed"] for v in self.verdicts) and not self.timed_out
+        # A skipped expectation is not a pass: it is left out, and at least one must have been checked.
+        checked = [v for v in self.verdicts if not v.get("skipped")]
+        return bool(checked) and all(v["passed"] for v in checked) and not self.timed_out
 
 
 def target_utilization(spec: dict[str, Any], roles: Roles) -> float:
@@ -141,6 +150,12 @@ class ScenarioRunner:
         self._tasks_seen = 0
         self._gain = 1.0
         self._aimed_at = 0.0
+        # The user's own traffic (--locustfile), paced by the harness; None: the sample app's /cpu load.
+        self.mix: UserMix | None = None
+        self.calibration: Calibration | None = None
+        self._mix_rate = CPU_RATE
+        self._calibrated = False
+        self.result: RunResult | None = None
 
     # -- observations -------------------------------------------------------------------------------
     def _snapshot(self) -> ServiceSnapshot:
@@ -169,6 +184,36 @@ class ScenarioRunner:
         return any(e.data.get("alarm") == name for e in self._events("scaling", since))
 
     # -- load -----------------------------------------------------------------------------------------
+    def _units(self) -> float:
+        """CPU units a task runs with: its reservation x the run's CPU scale (1 without one)."""
+        scale = getattr(self.h, "cpu_scale", None) or getattr(self.h.runtime, "cpu_scale", 1.0)
+        return float(self._snapshot().cpu_units) * float(scale)
+
+    def _needs(self) -> list[PhaseNeed]:
+        """Each CPU phase's target at the most tasks it may run with (MaxCapacity)."""
+        return [PhaseNeed(s.phase, target_utilization(s.load["cpu"], self.roles), self.roles.max_capacity)
+                for s in self.scenario.steps if s.load.get("cpu")]
+
+    async def calibrate_mix(self, say: Any) -> float:
+        """The user's mix measured on one real task, its per-user pace chosen, and every CPU phase checked
+        to be reachable here (ConfigError with the numbers when not)."""
+        assert self.mix is not None and self.h.runtime is not None and self.h.model is not None
+        task = self.h.schedulers[0].running_tasks()[0]
+        cal = await self.mix.calibrate(self.h.runtime, task, self.workdir / "calibration")
+        units = self._units()
+        health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
+        scale = float(getattr(self.clock, "scale", 1.0))
+        rows = check_reachable(cal, self._needs(), units, available_cores(), health.timeout / scale,
+                               f"--locustfile {self.mix.path}")
+        self.calibration, self.cost_ms = cal, cal.cost_ms
+        self._mix_rate = rate_per_user(cal.cost_ms, units)
+        say(f"load       {cal.line()}")
+        say(f"load       each user of your mix is paced at {self._mix_rate:.1f} requests/s; tasks run with "
+            f"{units:g} CPU units (CPU scale {units / max(self._snapshot().cpu_units, 1):g})")
+        for row in rows:
+            say(f"load       {row}")
+        return self.cost_ms
+
     async def calibrate(self) -> float:
         """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured."""
         sched = self.h.schedulers[0]
@@ -190,11 +235,21 @@ class ScenarioRunner:
         return self.cost_ms
 
     def _users_for(self, load: dict[str, Any]) -> dict[str, int]:
+        if self.mix is not None:
+            # The user's mix: ping is a light share of it, cpu a planned number of paced users of it,
+            # errors users of its error-tagged tasks.
+            normal = int(load.get("ping", 0))
+            if load.get("cpu"):
+                snap = self._snapshot()
+                pct = target_utilization(load["cpu"], self.roles)
+                normal = plan_users(pct / 100.0 * self._gain, max(snap.running, 1), self._units(), self.cost_ms,
+                                    self._mix_rate)
+            return self.mix.users(normal, int(load.get("errors", 0)))
         users = {"PingUser": int(load.get("ping", 0)), "ErrorUser": int(load.get("errors", 0)), "CpuUser": 0}
         if load.get("cpu"):
             snap = self._snapshot()
             pct = target_utilization(load["cpu"], self.roles)
-            users["CpuUser"] = plan_users(pct / 100.0 * self._gain, max(snap.running, 1), snap.cpu_units, self.cost_ms,
+            users["CpuUser"] = plan_users(pct / 100.0 * self._gain, max(snap.running, 1), self._units(), self.cost_ms,
                                           CPU_RATE)
         return users
 
@@ -204,8 +259,9 @@ class ScenarioRunner:
         self._aimed_at = self.clock.now()
         self._tasks_seen = self._snapshot().running
         users = self._users_for(load)
-        self.locust.set_load(users, spawn_rate=100.0, cpu_ms=CPU_MS,
-                             rate_per_user={"CpuUser": CPU_RATE, "PingUser": PING_RATE, "ErrorUser": ERROR_RATE})
+        rates = ({"CpuUser": CPU_RATE, "PingUser": PING_RATE, "ErrorUser": ERROR_RATE} if self.mix is None else
+                 self.mix.rates(self._mix_rate if load.get("cpu") else PING_RATE, ERROR_RATE))
+        self.locust.set_load(users, spawn_rate=100.0, cpu_ms=CPU_MS, rate_per_user=rates)
         self.h.timeline.emit(self.clock.now(), "load", users=users, gain=round(self._gain, 3),
                              target_cpu=target_utilization(load["cpu"], self.roles) if load.get("cpu") else None)
 
@@ -243,32 +299,80 @@ class ScenarioRunner:
                 pass
         return pids
 
+    def _capacity_plan(self, say: Any, *, measured: bool) -> None:
+        """harness.capacity's plan of every phase (requests/s, CPU, tasks) at this run's CPU scale, before
+        load (estimated cost) and again after calibration (measured): CapacityError names a phase that
+        cannot be produced here."""
+        from harness import capacity
+
+        host = self.h.host or capacity.read_host()
+        phases = capacity.scenario_phases(self.scenario.steps, tasks=self.roles.max_capacity,
+                                          cpu_units=self._snapshot().cpu_units,
+                                          target=lambda spec: target_utilization(dict(spec), self.roles),
+                                          rates={"ping": PING_RATE, "errors": ERROR_RATE})
+        plans = capacity.plan_phases(phases, cpu_scale=self.h.cpu_scale, host_cores=host.cores,
+                                     costs=capacity.Costs(request_cpu_ms=self.cost_ms,
+                                                          source="measured" if measured else "estimated"))
+        say(f"plan       at cpu scale {self.h.cpu_scale:g}, one CPU request = {self.cost_ms:.2f} ms "
+            f"({'measured' if measured else 'estimated'}), on {host.cores:g} cores:")
+        for p in plans:
+            say(p.line())
+        capacity.refuse_unproducible(plans, self.h.cpu_scale)
+
     # -- the run --------------------------------------------------------------------------------------
     async def run(self, say: Any = print) -> RunResult:
         proxy = self.h.proxies[0]
         t0 = self.h.t0
         result = RunResult(self.scenario, self.roles, t0, t0)
-        self.locust = ControlledLocustProcess(LOCUSTFILE, proxy.url(), self.workdir / "locust", cpu_ms=CPU_MS)
+        self.result = result  # what a run stopped by a failed control loop reports (harness.supervise)
+        locustfile = getattr(self.h.options, "locustfile", None)
+        if locustfile is not None:
+            self.mix = UserMix(locustfile, await asyncio.to_thread(inspect_locustfile, locustfile))
+            self.locust = self.mix.locust(proxy.url(), self.workdir / "locust")
+        else:
+            self.locust = ControlledLocustProcess(LOCUSTFILE, proxy.url(), self.workdir / "locust", cpu_ms=CPU_MS)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
         self.locust.start()
+        self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
         try:
+            self._capacity_plan(say, measured=False)
             for step in self.scenario.steps:
                 await self._run_step(step, result, say)
         finally:
             await asyncio.to_thread(self.locust.stop)
         result.t1 = self.clock.now()
         result.cost_ms = self.cost_ms
+        if self.calibration is not None:
+            result.calibration = {"cost_ms": self.calibration.cost_ms, "locust_ms": self.calibration.locust_ms,
+                                  "requests": self.calibration.requests, "seconds": self.calibration.seconds,
+                                  "rate_per_user": self._mix_rate, "cpu_units": self._units()}
         try:
             result.load = _load_dict(self.locust.stats())
         except Exception as err:  # the report says what is missing rather than losing the run
             result.load = {"error": str(err)}
-        result.verdicts = check_all(self.scenario.expect, self.h.timeline.events, self.roles, result.spans, t0)
+        skip = skipped_expectations(self.scenario, result.skipped)
+        kept = [e for e in self.scenario.expect if e not in skip]
+        result.verdicts = check_all(kept, self.h.timeline.events, self.roles, result.spans, t0)
+        for e in skip:
+            result.verdicts.append({"name": " ".join(f"{k} {v}" for k, v in e.items()), "expected": str(e),
+                                    "observed": "skipped: its phase needs error traffic (tasks tagged 'error')",
+                                    "passed": False, "skipped": True})
+        peak = peak_rps(self.locust.live_stats().timeline)
+        if peak is not None:
+            result.load["peak_rps"] = peak
+            say(f"load       peak {peak:.0f} requests/s through the load balancer (Locust's per-second history)")
         for phase in result.timed_out:
             result.verdicts.append({"name": f"phase {phase} reaches its condition", "expected": "within its budget",
                                     "observed": "timed out", "passed": False})
         return result
 
     async def _run_step(self, step: Step, result: RunResult, say: Any) -> None:
+        if self.mix is not None and step.load.get("errors") and not self.mix.has_error_traffic:
+            say(f"skipped    phase {step.phase}: {self.mix.path.name} has no task tagged 'error' (Locust's @tag), "
+                f"so there is no error traffic; its expectations are not counted as passed")
+            result.skipped.append(step.phase)
+            self.h.timeline.emit(self.clock.now(), "phase", name=step.phase, action="skipped")
+            return
         start = self.clock.now()
         self.h.timeline.emit(start, "phase", name=step.phase, action="start")
         if step.set_desired:
@@ -281,9 +385,14 @@ class ScenarioRunner:
         if step.fault == "hang_tasks":
             pids = self._hang_tasks()
             self.h.timeline.emit(self.clock.now(), "fault", name="hang_tasks", pids=pids)
-        if self.cost_ms == CPU_MS and step.load.get("cpu"):
-            await self.calibrate()
-            say(f"load       one /cpu?ms={CPU_MS:g} request costs a task {self.cost_ms:.2f} ms of CPU (measured)")
+        if not self._calibrated and step.load.get("cpu"):
+            self._calibrated = True
+            if self.mix is not None:
+                await self.calibrate_mix(say)
+            else:
+                await self.calibrate()
+                say(f"load       one /cpu?ms={CPU_MS:g} request costs a task {self.cost_ms:.2f} ms of CPU (measured)")
+            self._capacity_plan(say, measured=True)
         self._apply_load(step.load)
         assert self.h.model is not None
         health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
@@ -305,6 +414,23 @@ class ScenarioRunner:
         result.spans[step.phase] = (start, end)
         self.h.timeline.emit(end, "phase", name=step.phase, action="end",
                              timed_out=step.phase in result.timed_out)
+
+
+def skipped_expectations(scenario: Scenario, phases: list[str]) -> list[dict[str, Any]]:
+    """The expectations about skipped phases: those naming a role one of them waits for (`until`), or
+    a skipped phase itself (`during`). Pure."""
+    steps = [s for s in scenario.steps if s.phase in phases]
+    roles = {str(v) for s in steps for k, v in (s.until or {}).items() if k in ("email", "scaled")}
+    return [e for e in scenario.expect
+            if str(e.get("during", "")) in phases or any(str(v) in roles for k, v in e.items() if k != "during")]
+
+
+def peak_rps(timeline: Sequence[tuple[int, str, int, int]]) -> float | None:
+    """The most answers Locust counted in one wall second, all request names and statuses together. Pure."""
+    per_second: dict[int, int] = {}
+    for second, _name, _status, n in timeline:
+        per_second[second] = per_second.get(second, 0) + n
+    return float(max(per_second.values())) if per_second else None
 
 
 def _load_dict(stats: Any) -> dict[str, Any]:
@@ -339,6 +465,8 @@ def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str
         "template_seconds": result.t1 - result.t0,
         "passed": result.passed,
         "cpu_cost_ms": result.cost_ms,
+        "calibration": result.calibration,
+        "skipped_phases": result.skipped,
         "stack": {
             "alarms": alarms,
             "scalable_targets": [{"resource_id": roles.target.resource_id, "min_capacity": roles.min_capacity,
