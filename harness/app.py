@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import state
+from harness.capacity import CpuScale, Demand, Host, check_memory, choose_cpu_scale, read_host, Costs
 from harness.clock import Clock
 from harness.cloudwatch.agent import MetricsAgent
-from harness.cloudwatch.alarms import AlarmEvaluator
+from harness.cloudwatch.alarms import AlarmEvaluator, next_tick
 from harness.cloud.clients import Aws
 from harness.cloud.server import EmbeddedCloud
 from harness.deploy import Deployment, deploy
 from harness.ecs.process import ProcessRuntime
-from harness.ecs.runtime import memory_limit
+from harness.ecs.runtime import cpu_reservation, memory_limit
 from harness.ecs.scheduler import ServiceScheduler
 from harness.elb.health import HealthChecker
 from harness.elb.proxy import LoadBalancerProxy
@@ -37,6 +38,7 @@ from harness.mailbox import Mailbox, SmtpSink, relay_answers
 from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
+from harness.supervise import LoopError, LoopFailure, Supervisor
 from harness.userapp import local_image, trial_start, user_command
 
 if TYPE_CHECKING:
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 SCHEDULER_TICK = 5.0  # how often the scheduler reads the desired count and reconciles
 SAMPLE_INTERVAL = 10.0  # how often the metrics agent samples (ECS publishes from several samples a minute)
 LOG_INTERVAL = 5.0  # how often task output is shipped to CloudWatch Logs (as Docker's awslogs driver does)
+LOAD_POLL = 2.0  # how often a child process the run depends on (Locust) is checked
+# An alarm evaluation finishing this long after its minute is put on the timeline as falling behind.
+EVALUATION_LAG_WARN = 10.0
 
 
 @dataclass
@@ -63,6 +68,10 @@ class Options:
     cloud: str = "embedded"  # "embedded", "localstack", or the URL of a LocalStack already running
     mail_relay: tuple[str, int] | None = None  # a loopback SMTP server that also gets every message
     lb_port: int = 0  # 127.0.0.1 port of the first load balancer's first listener (0: any free one)
+    cpu_scale: float | None = None  # K: each task's quota is its reservation x K; None: choose it (auto)
+    # The highest CPU utilization (percent) the run drives and the other requests/s at that time, from
+    # the deployed stack (the scenario's targets are relative to its alarms). None: 100%, no other load.
+    peak: Callable[[StackModel], tuple[float, float]] | None = None
     # The user's own service (harness.userapp): a shell command run as each task (process runtime),
     # in task_dir; or a local Docker image (docker runtime) instead of the template's Image.
     task_command: str | None = None
@@ -96,11 +105,44 @@ class Harness:
     scaler: ScalingExecutor | None = None
     sns: SnsDelivery | None = None
     logs: LogShipper | None = None
-    _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    supervisor: Supervisor = field(init=False)
+    host: Host | None = None
+    cpu: CpuScale | None = None  # the run's CPU scale, chosen once the stack's MaxCapacity is known
+    evaluation_lag: float = 0.0  # the most an alarm evaluation finished after its minute (template s)
     t0: float = 0.0  # template time the harness was built at: the origin of every "+mm:ss" it shows
 
     def __post_init__(self) -> None:
         self.t0 = self.clock.now()
+        self.supervisor = Supervisor(self.clock.now, self._loop_failed)
+
+    @property
+    def cpu_scale(self) -> float:
+        """K: the share of its reservation each task may use (1.0 until chosen)."""
+        return self.cpu.k if self.cpu is not None else 1.0
+
+    @property
+    def failure(self) -> LoopFailure | None:
+        """The control loop that raised and stopped the run, if one did."""
+        return self.supervisor.failure
+
+    def _loop_failed(self, failure: LoopFailure) -> None:
+        self.timeline.emit(self.clock.now(), "loop-failed", loop=failure.loop, error=failure.error)
+        self.say(f"FAILED     control loop '{failure.loop}': {failure.error}")
+
+    def supervise(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """Run a loop whose exception stops the run (see harness.supervise)."""
+        return self.supervisor.start(coro, name)
+
+    def supervise_process(self, name: str, exited: Callable[[], str | None]) -> asyncio.Task[Any]:
+        """Stop the run as soon as a child process it depends on (Locust) ends on its own:
+        `exited()` returns why, or None while it runs (or was asked to stop)."""
+        from harness.supervise import poll_process
+
+        return self.supervise(poll_process(name, exited, lambda: self.clock.sleep(LOAD_POLL)), name)
+
+    async def watch(self, work: Any) -> Any:
+        """Await `work` (e.g. a scenario run); LoopFailed at once if a control loop raises first."""
+        return await self.supervisor.watch(work)
 
     @contextlib.asynccontextmanager
     async def running(self) -> Any:
@@ -140,13 +182,14 @@ class Harness:
         stacks = ', '.join([*self.deployment.parent_stacks, self.deployment.stack_name])
         self.say(f"deployed   {stacks} from {opts.template}")
         self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name)
+        await self._choose_scale()
 
         for arn, tg in self.model.target_groups.items():
             self.groups[arn] = TargetGroupRuntime(tg, self.clock)
             self.groups[arn].add_listener(self._target_event)
             checker = HealthChecker(self.groups[arn], self.clock)
-            self._loops.append(asyncio.create_task(checker.run(), name=f"health {tg.name}"))
-        stack.push_async_callback(self._cancel_loops)
+            self.supervise(checker.run(), f"health checks {tg.name}")
+        stack.push_async_callback(self.supervisor.cancel_all)
 
         for lb in self.model.load_balancers:
             routes = {l.port: self.groups[l.target_group_arn] for l in lb.listeners if l.target_group_arn in self.groups}
@@ -163,7 +206,7 @@ class Harness:
         if opts.task_command or opts.image:  # the user's app: one trial task first, so a bad one is named at once
             await asyncio.to_thread(trial_start, self.runtime, self.model, self.clock, opts, self.say)
         self.logs = LogShipper(self.aws.client("logs"), self.clock, interval=LOG_INTERVAL)
-        stack.push_async_callback(self._close_logs, asyncio.create_task(self.logs.run(), name="log shipper"))
+        stack.push_async_callback(self._close_logs, self.supervise(self.logs.run(), "log shipper"))
         for svc in self.model.services:
             if not svc.load_balancers:
                 raise DeployError(f"service {svc.name} has no load balancer; the harness serves services behind one",
@@ -177,16 +220,43 @@ class Harness:
             sched.listeners.append(functools.partial(self._ship_logs, sched))
             self.schedulers.append(sched)
             stack.push_async_callback(sched.shutdown)
-            self._loops.append(asyncio.create_task(sched.run(), name=f"scheduler {svc.name}"))
+            self.supervise(sched.run(), f"scheduler {svc.name}")
             snap = sched.snapshot()
             self.say(f"service    {svc.name}: {svc.desired_count} tasks of {svc.task_definition.family}, "
-                     f"CPU reservation: {snap.cpu_source}")
+                     f"CPU reservation: {snap.cpu_source}"
+                     + (f", run at {snap.cpu_units * self.cpu_scale:.4g} units (x {self.cpu_scale:g})"
+                        if self.cpu_scale != 1 else ""))
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
         self.say(f"mailbox    {self.mailbox.folder} (SMTP on 127.0.0.1:{self.sink.port})")
         # Mail from earlier runs stays in the mailbox; only what arrives from now on (the subscription
         # confirmations first) goes on this run's timeline.
         seen_mail = {m.id for m in await asyncio.to_thread(self.mailbox.messages)}
         self._start_control_loops(seen_mail)
+
+    def demands(self) -> list[Demand]:
+        """Every service at its largest: the deployed scalable target's MaxCapacity (else its desired count)."""
+        assert self.model is not None
+        out = []
+        for svc in self.model.services:
+            target = self.model.scalable_target(svc.resource_id)
+            units, _ = cpu_reservation(svc.task_definition, self.options.default_cpu_units)
+            n, src = ((target.max_capacity, "MaxCapacity of its scalable target") if target is not None
+                      else (svc.desired_count, "its desired count (no scalable target)"))
+            out.append(Demand(svc.name, n, units, memory_limit(svc.task_definition), src))
+        return out
+
+    async def _choose_scale(self) -> None:
+        """The CPU scale and the memory check, before any task starts (harness.capacity)."""
+        opts = self.options
+        self.host = await asyncio.to_thread(read_host)
+        demands = self.demands()
+        assert self.model is not None
+        self.say(check_memory(demands, self.host.memory_free_mib, self.host.memory_source))
+        peak, other_rps = opts.peak(self.model) if opts.peak is not None else (100.0, 0.0)
+        self.cpu = choose_cpu_scale(demands, peak, self.host.cores, Costs(other_rps=other_rps),
+                                    requested=opts.cpu_scale, host_source=self.host.cores_source)
+        self.say(self.cpu.line())
+        self.say(f"           {self.cpu.details(float(getattr(self.clock, 'scale', 1.0)))}")
 
     def _make_cloud(self) -> tuple[Any, str]:
         opts = self.options
@@ -203,7 +273,7 @@ class Harness:
         if opts.runtime == "process":
             command = user_command(opts.task_command) if opts.task_command else None
             return ProcessRuntime(command, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
-                                  cwd=opts.task_dir if opts.task_command else None)
+                                  cwd=opts.task_dir if opts.task_command else None, cpu_scale=self.cpu_scale)
         from harness.ecs.docker import DockerRuntime
         from harness.image import ensure_image
 
@@ -215,7 +285,7 @@ class Harness:
                                             self.say)
         self.say(f"image      {image}")
         return DockerRuntime(image, log_dir=opts.home / "logs", enforce_quota=opts.enforce_quota,
-                             stack=self.model.stack_name)
+                             stack=self.model.stack_name, cpu_scale=self.cpu_scale)
 
     def _start_control_loops(self, seen_mail: set[str]) -> None:
         """Metrics in, alarms evaluated, actions out: the loop the template's alarms and policies describe."""
@@ -225,7 +295,7 @@ class Harness:
         for sched in self.schedulers:
             svc, snap = sched.service, sched.snapshot()
             self.agent.add_service(svc.cluster, svc.name, sched.running_tasks, self.runtime.usage,
-                                   snap.cpu_units, memory_limit(svc.task_definition))
+                                   snap.cpu_units * self.cpu_scale, memory_limit(svc.task_definition))
         for proxy, lb in zip(self.proxies, self.model.load_balancers):
             groups = {self.model.target_groups[arn].full_name: g for arn, g in self.groups.items()
                       if any(l.target_group_arn == arn for l in lb.listeners)}
@@ -234,12 +304,10 @@ class Harness:
         self.scaler = ScalingExecutor(self.aws.client("application-autoscaling"), self.aws.client("ecs"),
                                       self.clock, self.timeline)
         self.evaluator = AlarmEvaluator(cw, self.clock, sns=self.sns, scaling=self.scaler, timeline=self.timeline)
-        self._loops += [
-            asyncio.create_task(self._confirm_subscriptions(), name="sns confirmations"),
-            asyncio.create_task(self.agent.run(), name="metrics agent"),
-            asyncio.create_task(self.evaluator.run(), name="alarm evaluator"),
-            asyncio.create_task(self._observe(seen_mail), name="observer"),
-        ]
+        self.supervise(self._confirm_subscriptions(), "mail (sns confirmations)")
+        self.supervise(self.agent.run(), "metrics agent")
+        self.supervise(self._evaluate_alarms(), "alarm evaluator")
+        self.supervise(self._observe(seen_mail), "observer")
 
     async def _confirm_subscriptions(self) -> None:
         assert self.sns and self.model
@@ -297,13 +365,27 @@ class Harness:
         if self.logs is not None:
             await self.logs.close()
 
-    async def _cancel_loops(self) -> None:
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._loops.clear()
+    async def _evaluate_alarms(self) -> None:
+        """The alarm evaluator's minute loop (AlarmEvaluator.run), supervised: an evaluation that finishes
+        late is put on the timeline with how far behind its minute it is, and an alarm whose evaluation
+        failed (or an action, such as the scaler, that raised in it) stops the run."""
+        ev = self.evaluator
+        assert ev is not None
+        seen_errors = len(ev.errors)
+        while True:
+            tick = next_tick(self.clock.now(), ev.last_tick)
+            await self.clock.sleep(tick - self.clock.now())
+            started = self.clock.now()
+            await ev.evaluate_once(tick)
+            behind = self.clock.now() - tick
+            self.evaluation_lag = max(self.evaluation_lag, behind)
+            if behind > EVALUATION_LAG_WARN:
+                log.warning("alarm evaluation of %.0f finished %.1f template seconds behind its minute", tick, behind)
+                self.timeline.emit(self.clock.now(), "lag", loop="alarm evaluator", tick=tick,
+                                   behind=round(behind, 1), started_behind=round(started - tick, 1))
+            if len(ev.errors) > seen_errors:
+                at, alarm, err = ev.errors[seen_errors]
+                raise LoopError(f"alarm evaluator: evaluating {alarm} at template second {at:.0f} failed: {err}")
 
     def snapshot(self) -> state.RunState:
         assert self.cloud and self.model and self.mailbox is not None and self.runtime
@@ -322,7 +404,7 @@ class Harness:
             stack=self.model.stack_name,
             template=str(self.options.template),
             time_scale=float(getattr(self.clock, "scale", 1.0)),
-            cpu_quota=self.runtime.quota_reason or "enforced",
+            cpu_quota=(self.runtime.quota_reason or "enforced") + f"; cpu scale {self.cpu_scale:g}",
             child_pids=child_pids,
             services=services,
             scaling_activities=[

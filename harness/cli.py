@@ -21,7 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from harness import resources, state
 from harness.errors import ConfigError, HarnessError
+from harness.capacity import parse_cpu_scale, scenario_peak
 from harness.mailbox import parse_relay
+from harness.supervise import LoopFailed, stopped_result
 
 REPO_TEMPLATE = resources.default_template()  # package data: found from any folder
 DEFAULT_TIME_SCALE = 30.0
@@ -450,7 +452,7 @@ async def _serve(harness: Any, folder: Path, job: Any = None) -> Any:
             state.write(folder, harness.snapshot())
             _say("ready      (Ctrl-C or `harness down` stops everything)")
             work = asyncio.create_task(job(harness)) if job else None
-            while not stop.is_set() and not (work and work.done()) and harness.failure is None:
+            while not stop.is_set() and not (work and work.done()) and not (work is None and harness.failure):
                 waiters = [asyncio.create_task(stop.wait())] + ([work] if work else [])
                 await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                 waiters[0].cancel()

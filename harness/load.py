@@ -60,9 +60,11 @@ CPU_UNITS_PER_CORE = 1024
 
 
 def plan_users(
-    target_utilization: float, tasks: int, cpu_units_per_task: int, cost_ms: float, rate_per_user: float
+    target_utilization: float, tasks: int, cpu_units_per_task: float, cost_ms: float, rate_per_user: float
 ) -> int:
     """Constant-throughput users that keep the service at `target_utilization` of its reserved CPU.
+
+    `cpu_units_per_task` is the reservation the tasks run with: the template's units x the CPU scale.
 
     `target_utilization` is a fraction (0.85 for an 85 % CPUUtilization). ECS service CPUUtilization
     is CPU used x 100 / (units reserved per task x tasks)
@@ -373,6 +375,7 @@ class LocustProcess(StartStop):
         self.error_status = error_status
         self.ping_n = ping_n
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = False
         self.prefix = self.workdir / "locust"
 
     # -- files
@@ -451,6 +454,15 @@ class LocustProcess(StartStop):
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    def exited_unexpectedly(self) -> str | None:
+        """Why Locust ended on its own (exit code and log tail), or None while it runs or after stop()
+        was asked for: the harness stops a run whose load generator died (harness.supervise)."""
+        if self._proc is None or self._stopping or self._proc.poll() is None:
+            return None
+        if math.isfinite(self.duration) and self._proc.returncode == 0:
+            return None  # a run of fixed phases ends by itself
+        return f"Locust exited by itself with code {self._proc.returncode}; end of its log: {self.log_tail(5)!r}"
+
     @property
     def returncode(self) -> int | None:
         return self._proc.poll() if self._proc is not None else None
@@ -473,6 +485,7 @@ class LocustProcess(StartStop):
         proc = self._proc
         if proc is None:
             return None
+        self._stopping = True
         if proc.poll() is None:
             self._signal(signal.SIGTERM)
             if self.wait(self.STOP_GRACE_S if grace is None else grace) is None:
@@ -611,6 +624,7 @@ class ControlledLocustProcess(LocustProcess):
     def stop(self, grace: float | None = None) -> int | None:
         """Ask for a clean end ("stop": true: Locust stops its users and writes its final stats),
         then fall back to SIGTERM and SIGKILL (LocustProcess.stop) if it has not exited in time."""
+        self._stopping = True
         if self._proc is not None and self._proc.poll() is None:
             self._control = {**self._control, "stop": True}
             try:

@@ -134,7 +134,7 @@ def service_utilization(
     after: Mapping[str, TaskSample],
     *,
     wall_seconds: float,
-    cpu_units_per_task: int,
+    cpu_units_per_task: float,
     memory_mib_per_task: int | None,
 ) -> Utilization:
     """The service's CPUUtilization and MemoryUtilization over one sample interval.
@@ -150,6 +150,10 @@ def service_utilization(
     reading becomes its baseline. A task gone by the end is dropped: its last moments cannot be read
     once its cgroup is removed. Memory is a gauge: every task read at the end counts.
     Several samples per alarm period average out the one-interval lag.
+
+    `cpu_units_per_task` is the reservation the tasks really run with: the template's units times
+    the run's CPU scale (harness.capacity), which is also each task's hard quota. The formula over
+    the scaled reservation keeps every threshold meaningful: 70% is 70% of what a task may use.
 
     CPU can exceed 100% when a task uses more than its reservation (possible when only a soft share
     is enforced; the documented ECS behaviour for container-level reservations).
@@ -286,7 +290,7 @@ class _Service:
     name: str
     tasks: Callable[[], Sequence[Any]]
     usage: Callable[[Any], UsageLike]
-    cpu_units: int
+    cpu_units: float
     memory_mib: int | None
     last: dict[str, TaskSample] = field(default_factory=dict)
     last_time: float = 0.0
@@ -351,10 +355,12 @@ class MetricsAgent:
         service_name: str,
         tasks: Callable[[], Sequence[Any]],
         usage: Callable[[Any], UsageLike],
-        cpu_units_per_task: int,
+        cpu_units_per_task: float,
         memory_mib_per_task: int | None,
     ) -> None:
         """Publish CPUUtilization/MemoryUtilization (AWS/ECS; ClusterName, ServiceName) for a service.
+
+        `cpu_units_per_task`: the reservation x the run's CPU scale (what each task's quota allows).
 
         `tasks()` lists the running tasks (objects with `task_id`), `usage(task)` reads one (e.g.
         `ProcessRuntime.usage`). Without a memory limit or reservation no MemoryUtilization is put.
@@ -362,7 +368,7 @@ class MetricsAgent:
         """
         if cpu_units_per_task <= 0:
             raise ValueError(f"service {service_name}: CPU units per task must be positive, got {cpu_units_per_task}")
-        s = _Service(cluster, service_name, tasks, usage, int(cpu_units_per_task), memory_mib_per_task)
+        s = _Service(cluster, service_name, tasks, usage, float(cpu_units_per_task), memory_mib_per_task)
         s.last, s.last_time = s.read(), self.clock.now()
         self._services.append(s)
 

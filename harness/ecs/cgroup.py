@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import signal
 from dataclasses import dataclass, field
@@ -29,8 +30,12 @@ log = logging.getLogger(__name__)
 # same share of a CPU, enforced in slices ten times finer. Under compressed time a 100 ms throttle
 # pause is seconds of template time, and would fail health checks AWS would pass.
 CFS_PERIOD_US = 10_000
-# The kernel refuses a CFS quota below 1 ms.
+# The kernel refuses a CFS quota below 1 ms, and a period above 1 s.
 MIN_QUOTA_US = 1_000
+MAX_PERIOD_US = 1_000_000
+# A quota is at least this long per period: at the 1 ms floor a small share would be rounded up to 1 ms
+# (0.04 vCPU on a 10 ms period would run as 0.1), so a small share gets a longer period instead.
+ACCURATE_QUOTA_US = 2_000
 _PARENT = "harness"
 
 
@@ -68,11 +73,80 @@ def parse_proc_cgroup(text: str) -> dict[str, str]:
     return own
 
 
-def cpu_quota_us(cpu_units: int, period_us: int = CFS_PERIOD_US) -> int:
-    """CFS quota for a reservation of `cpu_units` (1024 units = 1 vCPU), as `docker run --cpus`."""
-    if cpu_units <= 0:
+def cpu_quota_us(cpu_units: float, period_us: int = CFS_PERIOD_US) -> int:
+    """CFS quota for a reservation of `cpu_units` (1024 units = 1 vCPU), as `docker run --cpus`.
+
+    `cpu_units` may be fractional: the reservation times the harness's CPU scale (see harness.capacity).
+    """
+    if not cpu_units > 0:
         raise ValueError(f"a CPU reservation must be positive, got {cpu_units} units")
-    return max(MIN_QUOTA_US, cpu_units * period_us // 1024)
+    return max(MIN_QUOTA_US, int(cpu_units * period_us // 1024))
+
+
+def cfs_period_us(cpu_units: float) -> int:
+    """The CFS period for a quota of `cpu_units`: CFS_PERIOD_US, or longer for a share so small that its
+    quota would fall below ACCURATE_QUOTA_US (the kernel's 1 ms floor would then round it up).
+
+    The shortest period that keeps the quota accurate keeps the throttle pause (period - quota, wall
+    time) as short as it can be: under compressed time that pause is `time scale` times longer.
+    """
+    if not cpu_units > 0:
+        raise ValueError(f"a CPU reservation must be positive, got {cpu_units} units")
+    period = max(CFS_PERIOD_US, math.ceil(ACCURATE_QUOTA_US * 1024 / cpu_units))
+    return min(MAX_PERIOD_US, period)
+
+
+def throttle_pause_us(cpu_units: float) -> int:
+    """The longest wall pause a task with `cpu_units` sees when it used its quota early in a period."""
+    period = cfs_period_us(cpu_units)
+    return max(0, period - cpu_quota_us(cpu_units, period))
+
+
+def parse_cpu_limit(text: str, *, version: int, period_text: str = "") -> float | None:
+    """CPUs a cgroup may use: v2 `cpu.max` ("max 100000", "150000 100000"), or v1 `cpu.cfs_quota_us`
+    (`text`, -1 for none) over `cpu.cfs_period_us` (`period_text`). None when there is no limit."""
+    try:
+        if version == 2:
+            quota, _, period = text.strip().partition(" ")
+            if quota in ("", "max"):
+                return None
+            return int(quota) / int(period or "100000")
+        q = int(text.strip())
+        return None if q < 0 else q / int(period_text.strip())
+    except ValueError:
+        return None
+
+
+def own_cpu_limit(mounts_text: str | None = None, proc_cgroup_text: str | None = None) -> tuple[float | None, str]:
+    """The tightest CFS limit on the cgroup this process runs in or any ancestor of it (as far as the
+    mount shows them), and which file it comes from; (None, "") when nothing limits it."""
+    if mounts_text is None:
+        mounts_text = _read_text(Path("/proc/self/mounts"))
+    if proc_cgroup_text is None:
+        proc_cgroup_text = _read_text(Path("/proc/self/cgroup"))
+    v1, v2 = parse_mounts(mounts_text)
+    own = parse_proc_cgroup(proc_cgroup_text)
+    if "cpu" in v1:
+        root, version, rel = v1["cpu"], 1, own.get("cpu", "/")
+    elif v2 is not None:
+        root, version, rel = v2, 2, own.get("", "/")
+    else:
+        return None, ""
+    best: tuple[float | None, str] = (None, "")
+    d = root / rel.lstrip("/")
+    while True:
+        if version == 2:
+            limit = parse_cpu_limit(_read_text(d / "cpu.max"), version=2)
+            where = d / "cpu.max"
+        else:
+            limit = parse_cpu_limit(_read_text(d / "cpu.cfs_quota_us"), version=1,
+                                    period_text=_read_text(d / "cpu.cfs_period_us"))
+            where = d / "cpu.cfs_quota_us"
+        if limit is not None and (best[0] is None or limit < best[0]):
+            best = (limit, str(where))
+        if d == root or root not in d.parents:
+            return best
+        d = d.parent
 
 
 def _write(path: Path, value: str) -> None:
@@ -270,17 +344,24 @@ class CgroupManager:
             self.memory_reason = "memory limit not enforced: the cgroup v2 memory controller is not available."
         return None
 
-    def create(self, task_id: str, cpu_units: int, memory_mib: int | None) -> TaskCgroup | None:
-        """Make the task's cgroup with its CPU quota (and memory limit); None when not enforced."""
+    def period_for(self, cpu_units: float) -> int:
+        """The CFS period of a task with `cpu_units`: this manager's period, longer for a small share."""
+        return min(MAX_PERIOD_US, max(self.period_us, cfs_period_us(cpu_units)))
+
+    def create(self, task_id: str, cpu_units: float, memory_mib: int | None) -> TaskCgroup | None:
+        """Make the task's cgroup with its CPU quota (and memory limit); None when not enforced.
+
+        `cpu_units` is what the task may use: its reservation times the run's CPU scale."""
         if self.reason is not None:
             return None
-        quota = cpu_quota_us(cpu_units, self.period_us)
+        period = self.period_for(cpu_units)
+        quota = cpu_quota_us(cpu_units, period)
         cg = TaskCgroup(task_id=task_id, version=self.version)
         try:
             if self.version == 1:
                 cg.cpu_dir = self._run_dir("cpu") / task_id
                 cg.cpu_dir.mkdir()
-                _write(cg.cpu_dir / "cpu.cfs_period_us", str(self.period_us))
+                _write(cg.cpu_dir / "cpu.cfs_period_us", str(period))
                 _write(cg.cpu_dir / "cpu.cfs_quota_us", str(quota))
                 if "cpuacct" in self._bases:
                     cg.cpuacct_dir = self._run_dir("cpuacct") / task_id
@@ -295,7 +376,7 @@ class CgroupManager:
                 d = self._run_dir("cpu") / task_id
                 d.mkdir()
                 cg.cpu_dir = cg.cpuacct_dir = d
-                _write(d / "cpu.max", f"{quota} {self.period_us}")
+                _write(d / "cpu.max", f"{quota} {period}")
                 if "memory" in self._bases:
                     cg.memory_dir = d
                     if memory_mib is not None:

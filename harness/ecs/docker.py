@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from harness.ecs.cgroup import CFS_PERIOD_US, TaskCgroup, cpu_quota_us, parse_mounts, parse_proc_cgroup
+from harness.ecs.cgroup import (
+    CFS_PERIOD_US, MAX_PERIOD_US, TaskCgroup, cfs_period_us, cpu_quota_us, parse_mounts, parse_proc_cgroup,
+)
 from harness.ecs.runtime import RunningTask, TaskSpec, Usage
 from harness.errors import CloudError, HarnessError, TaskError
 from harness.image import NO_ENGINE_HINT, docker_client
@@ -63,6 +65,7 @@ def container_config(
     owner: str,
     enforce_quota: bool,
     period_us: int = CFS_PERIOD_US,
+    cpu_scale: float = 1.0,
 ) -> dict[str, Any]:
     """Keyword arguments of `containers.create()` for one task, as the ECS agent maps a task definition.
 
@@ -74,6 +77,9 @@ def container_config(
       The quota uses a 10 ms period, not Docker's 100 ms (`--cpus`): the same share of a CPU in finer
       slices; under compressed time a 100 ms throttle pause is seconds of template time and would
       fail health checks AWS would pass (the process runtime's cgroup.py does the same).
+      The quota is the reservation x `cpu_scale` (harness.capacity), over a period long enough that a
+      small quota stays above the kernel's 1 ms floor (cgroup.cfs_period_us); CpuShares keep the
+      template's units (a weight: the same for every task, so the scale does not change them).
       https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
     - networkMode host: no port mapping, the task listens on its own host port (env PORT) on loopback.
       https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#network_mode
@@ -100,8 +106,10 @@ def container_config(
         cfg["mem_limit"] = spec.memory_mib * 1024 * 1024
         cfg["memswap_limit"] = spec.memory_mib * 1024 * 1024
     if enforce_quota:
-        cfg["cpu_period"] = period_us
-        cfg["cpu_quota"] = cpu_quota_us(spec.cpu_units, period_us)
+        units = spec.cpu_units * cpu_scale
+        period = min(MAX_PERIOD_US, max(period_us, cfs_period_us(units)))
+        cfg["cpu_period"] = period
+        cfg["cpu_quota"] = cpu_quota_us(units, period)
     return cfg
 
 
@@ -211,7 +219,11 @@ class DockerRuntime:
         stack: str = "",
         period_us: int = CFS_PERIOD_US,
         reaper: bool = True,
+        cpu_scale: float = 1.0,
     ) -> None:
+        if not 0 < cpu_scale <= 1:
+            raise ValueError(f"the CPU scale must be in (0, 1], got {cpu_scale}")
+        self.cpu_scale = cpu_scale
         self.client = docker_client(client)
         self.image = image
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -275,7 +287,7 @@ class DockerRuntime:
         self._containers[spec.task_id] = c
         cfg = container_config(
             spec, self.image, run_id=self.run_id, stack=self.stack, owner=self.owner,
-            enforce_quota=self.enforce_quota, period_us=self.period_us,
+            enforce_quota=self.enforce_quota, period_us=self.period_us, cpu_scale=self.cpu_scale,
         )
         threading.Thread(target=self._create, args=(c, cfg), name=f"docker start {spec.task_id}", daemon=True).start()
         return task

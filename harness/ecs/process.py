@@ -1,7 +1,7 @@
 """Run an ECS task as a local process: the fast runtime, with no Docker needed.
 
 Each task is `python -m sample_app` (or any command) in its own process group, listening on
-127.0.0.1:$PORT, its CPU capped at its reservation by a cgroup (see cgroup.py), its stdout/stderr in
+127.0.0.1:$PORT, its CPU capped at its reservation (times the run's CPU scale) by a cgroup (see cgroup.py), its stdout/stderr in
 a per-task log file (what awslogs would ship to CloudWatch Logs). Children die with the harness:
 PR_SET_PDEATHSIG makes the kernel SIGKILL them when the thread that started them exits, so call
 `start()` from the long-lived thread that runs the event loop, never from a short-lived worker.
@@ -76,6 +76,7 @@ class ProcessRuntime:
         run_id: str | None = None,
         cwd: Path | None = None,
         cgroups: CgroupManager | None = None,
+        cpu_scale: float = 1.0,
     ) -> None:
         if command is None:
             self.command, self._extra_env = _default_command()
@@ -85,6 +86,11 @@ class ProcessRuntime:
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="harness-tasks-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.cwd = cwd
+        if not 0 < cpu_scale <= 1:
+            raise ValueError(f"the CPU scale must be in (0, 1], got {cpu_scale}")
+        # Each task's quota is its reservation x cpu_scale (harness.capacity chooses it); the metrics
+        # agent divides by the same scaled reservation, so CPUUtilization keeps ECS's formula.
+        self.cpu_scale = cpu_scale
         self.cgroups: CgroupManager | None = None
         self.quota_reason: str | None = "CPU quota not enforced: disabled by the user."
         if enforce_quota:
@@ -103,7 +109,8 @@ class ProcessRuntime:
             raise TaskError(f"Task {spec.task_id} is already started.")
         if port_in_use(spec.host_port):
             raise TaskError(f"Task {spec.task_id}: host port {LOOPBACK}:{spec.host_port} is already in use.")
-        cg = self.cgroups.create(spec.task_id, spec.cpu_units, spec.memory_mib) if self.cgroups else None
+        cg = (self.cgroups.create(spec.task_id, spec.cpu_units * self.cpu_scale, spec.memory_mib)
+              if self.cgroups else None)
         log_path = self.log_dir / f"{spec.task_id}.log"
         log_file = open(log_path, "ab")
         env = {**os.environ, **self._extra_env, **dict(spec.environment), "PORT": str(spec.host_port), "HOST": LOOPBACK}
