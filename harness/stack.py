@@ -109,6 +109,7 @@ class TaskDefinition:
     memory: int | None  # task-level MiB
     network_mode: str
     containers: tuple[Container, ...]
+    requires_compatibilities: tuple[str, ...] = ()  # EC2, FARGATE, EXTERNAL
 
     def container(self, name: str) -> Container:
         for c in self.containers:
@@ -135,6 +136,7 @@ class Service:
     load_balancers: tuple[ServiceLoadBalancer, ...]
     minimum_healthy_percent: int
     maximum_percent: int
+    launch_type: str | None = None  # EC2 | FARGATE | EXTERNAL; None: a capacity provider strategy or unset
 
     @property
     def target_group_arns(self) -> tuple[str, ...]:
@@ -466,6 +468,7 @@ def _read_task_definition(aws: Aws, arn: str) -> TaskDefinition:
         memory=_opt_int(td.get("memory")),
         network_mode=td.get("networkMode", "bridge"),
         containers=tuple(containers),
+        requires_compatibilities=tuple(td.get("requiresCompatibilities") or ()),
     )
 
 
@@ -494,6 +497,7 @@ def _read_services(aws: Aws, arns: Iterable[str]) -> Iterator[Service]:
             # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
             minimum_healthy_percent=int(dc.get("minimumHealthyPercent", 100)),
             maximum_percent=int(dc.get("maximumPercent", 200)),
+            launch_type=s.get("launchType") or None,
         )
 
 

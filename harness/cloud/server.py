@@ -174,7 +174,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def health_app(inner: WsgiApp, version: str, resource_types: Iterable[str] = ()) -> WsgiApp:
-    """Answer LocalStack's health path and the harness's resource-type list; pass the rest to moto."""
+    """Answer LocalStack's health path, the harness's resource-type list and its private write paths
+    (harness.cloud.private_api); pass the rest to moto."""
+    from harness.cloud import private_api
+
     types_body = json.dumps(sorted(resource_types)).encode()
     body = json.dumps(
         {
@@ -192,6 +195,9 @@ def health_app(inner: WsgiApp, version: str, resource_types: Iterable[str] = ())
                 "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(types_body)))]
             )
             return [types_body]
+        private = private_api.route(path, environ.get("REQUEST_METHOD", ""))
+        if private is not None:  # what the harness did (alarm history, scaling activities), written back
+            return private(environ, start_response)
         if path.rstrip("/") == HEALTH_PATH:
             if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 start_response(
@@ -230,10 +236,14 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
-    from harness.cloud import cfn_models, cloudwatch_fixes, target_tracking
+    from harness.cloud import cfn_models, cloudwatch_fixes, elbv2_fixes, target_tracking
 
     cfn_models.register()
     cloudwatch_fixes.apply()
+    from harness.cloud import private_api
+
+    private_api.apply()  # DescribeAlarmHistory and DescribeScalingActivities serve what the harness writes
+    elbv2_fixes.apply()  # a target is (Id, Port), as in AWS: several tasks at one address
     target_tracking.apply()  # target tracking policies get AWS's alarms, not moto's fixed ones
     if args.time_origin is not None:
         cloudwatch_fixes.use_template_time(args.time_origin, args.time_scale)

@@ -8,6 +8,13 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html
 
 `plan()` decides, from a snapshot of the tasks, with no side effect; `ServiceScheduler` observes the
 tasks, calls `plan()` and applies its actions, one tick at a time on the injected clock.
+
+Network modes, as ECS runs them: a `bridge` or `host` task is an `instance` target (its container
+instance, at the host port); an `awsvpc` task (every Fargate task) has its own network interface and is
+an `ip` target, registered by its own address and the container port. On this machine every task's
+address is 127.0.0.1 and each task has its own loopback port, so an awsvpc target is (127.0.0.1, the
+task's port) and a bridge target is (a pseudo instance id, the task's host port).
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking.html
 """
 
 from __future__ import annotations
@@ -97,6 +104,66 @@ class StopTask:
 
 
 Action = StartTask | StopTask
+
+
+# Fargate's task sizes: task CPU units -> the task memory (MiB) it may have.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# The ELBv2 target type each network mode needs. "awsvpc: ... you must choose ip as the target type";
+# bridge and host tasks are registered by their container instance: instance.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html
+TARGET_TYPE = {"awsvpc": "ip", "bridge": "instance", "host": "instance"}
+
+
+def compatibility_problems(network_mode: str, requires: Sequence[str], launch_type: str | None,
+                           task_cpu: int | None, task_memory: int | None, target_type: str | None) -> list[str]:
+    """What ECS would refuse about running this task definition this way, one sentence each. Pure.
+
+    - A FARGATE task (its RequiresCompatibilities or the service's launch type) uses the awsvpc network
+      mode and a task-level cpu and memory from Fargate's size table.
+    - The target group's type must suit the network mode (ip for awsvpc, instance for bridge/host).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#requires_compatibilities
+    """
+    problems: list[str] = []
+    fargate = launch_type == "FARGATE" or (launch_type is None and "FARGATE" in requires)
+    if launch_type and requires and launch_type not in requires:
+        problems.append(f"the service's launch type {launch_type} is not in the task definition's "
+                        f"RequiresCompatibilities {list(requires)}")
+    if fargate:
+        if network_mode != "awsvpc":
+            problems.append(f"a Fargate task needs NetworkMode awsvpc, not {network_mode}")
+        if task_cpu is None or task_memory is None:
+            problems.append("a Fargate task needs a task-level Cpu and Memory")
+        elif task_memory not in FARGATE_SIZES.get(task_cpu, ()):
+            sizes = FARGATE_SIZES.get(task_cpu)
+            problems.append(f"Fargate has no task size of {task_cpu} CPU units with {task_memory} MiB" + (
+                f" ({task_cpu} units take {sizes[0]}..{sizes[-1]} MiB)" if sizes else
+                f" (CPU units: {', '.join(map(str, FARGATE_SIZES))})"))
+    want = TARGET_TYPE.get(network_mode)
+    if target_type is not None and want is not None and target_type != want:
+        problems.append(f"network mode {network_mode} needs a target group of target type {want}, not {target_type}")
+    return problems
+
+
+def api_target(target_type: str, task_id: str, port: int) -> dict[str, Any]:
+    """The ELBv2 TargetDescription that stands for a task. Pure.
+
+    ip (awsvpc): the task's own address and port; instance (bridge/host): its container instance's id
+    (one pseudo instance per task, `i-` + 17 hex digits of the task id) and the host port.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetDescription.html
+    """
+    if target_type == "ip":
+        return {"Id": LOOPBACK, "Port": port}
+    return {"Id": "i-" + task_id.replace("-", "")[:17].rjust(17, "0"), "Port": port}
 
 
 def plan(desired: int, tasks: Sequence[TaskView], now: float, *, health_check_grace: float = 0.0) -> list[Action]:
@@ -229,10 +296,10 @@ class _TargetGroupFacts:
 class ServiceScheduler:
     """Reconciles one ECS service's tasks with its desired count, read from the ECS API every tick.
 
-    ELBv2 targets: for target type `instance` (the default; EC2 launch type with dynamic host ports)
-    ECS registers the container instance's id with the task's host port. moto keys targets by Id only,
-    so the harness registers one pseudo instance id per task (`i-` + 17 hex digits of the task id) with
-    its host port. For target type `ip` it registers Id 127.0.0.1 with the host port.
+    ELBv2 targets (`api_target`): for target type `instance` (bridge/host, EC2 launch type with dynamic
+    host ports) ECS registers the container instance's id with the task's host port; the harness
+    registers one pseudo instance id per task with its port. For target type `ip` (awsvpc) it registers
+    the task's address, 127.0.0.1, with the task's own port.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-load-balancing.html
     """
 
@@ -292,6 +359,15 @@ class ServiceScheduler:
                 f"Service {service.name}: load balancer container {container_name!r} is not in task definition {td.arn}."
             )
         self.container = matching[0]
+        self.network_mode = str(getattr(td, "network_mode", "bridge") or "bridge")
+        config = getattr(target_group, "config", None)
+        problems = compatibility_problems(
+            self.network_mode, tuple(getattr(td, "requires_compatibilities", ()) or ()),
+            getattr(service, "launch_type", None), getattr(td, "cpu", None), getattr(td, "memory", None),
+            getattr(config, "target_type", None) if config is not None else None)
+        if problems:
+            raise TaskError(f"Service {service.name}: " + "; ".join(problems) + ".")
+        self._config_target_type: str | None = getattr(config, "target_type", None) if config is not None else None
 
     # ----- events
     def _emit(self, kind: str, task_id: str, reason: str) -> None:
@@ -328,9 +404,14 @@ class ServiceScheduler:
         return self._tg
 
     def _api_target(self, t: _Task, facts: _TargetGroupFacts) -> dict[str, Any]:
-        if facts.target_type == "ip":
-            return {"Id": LOOPBACK, "Port": t.spec.host_port}
-        return {"Id": "i-" + t.task_id.replace("-", "")[:17].rjust(17, "0"), "Port": t.spec.host_port}
+        return api_target(facts.target_type, t.task_id, t.spec.host_port)
+
+    @property
+    def network(self) -> str:
+        """How the output names this service's networking, e.g. "awsvpc (ip targets)"."""
+        kind = (self._tg.target_type if self._tg else self._config_target_type
+                or TARGET_TYPE.get(self.network_mode, "instance"))
+        return f"{self.network_mode} ({kind} targets)"
 
     # ----- one tick
     async def tick(self) -> list[Action]:
