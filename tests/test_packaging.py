@@ -82,8 +82,8 @@ def test_init_into_a_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def build_wheel(out: Path) -> Path:
-    """`pip wheel .` from a copy-free build (no build isolation: the test machine may have no index)."""
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    """`pip wheel .`, as an index or pipx would build it (build isolation: setuptools from the index)."""
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                            "-w", str(out), str(REPO)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     (wheel,) = out.glob("harness-*.whl")
@@ -118,6 +118,22 @@ def test_a_wheel_in_a_fresh_venv_runs_scale_out_from_an_empty_folder(tmp_path: P
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "PASS" in run.stdout
     assert (empty / "report" / "scale-out" / "report.json").is_file()
+    assert sorted(p.name for p in empty.iterdir()) == ["report"]  # nothing else written into the user's folder
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_every_shipped_file(tmp_path: Path) -> None:
+    """Slow only because it builds: the wheel has the templates, the load folder, the sample app's
+    Dockerfile, the scenarios and the LocalStack extension's sources."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(build_wheel(tmp_path)).namelist())
+    expected = {f"harness/infrastructure/{n}" for n in resources.TEMPLATES}
+    expected |= {f"harness/loadtests/{rel.split('/', 1)[1]}" for rel, _ in resources.starter_files()
+                 if rel.startswith("loadtests/")}
+    expected |= {"sample_app/Dockerfile", "sample_app/app.py", "harness/scenarios/full-story.yml",
+                 "harness/localstack_ext/pyproject.toml", "harness/localstack_ext/harness_localstack_ext/__init__.py"}
+    assert expected <= names, sorted(expected - names)
 
 
 def _free_port() -> int:
