@@ -29,9 +29,10 @@ from harness.ecs.process import ProcessRuntime
 from harness.ecs.runtime import cpu_reservation, memory_limit
 from harness.ecs.scheduler import ServiceScheduler
 from harness.elb.health import HealthChecker
-from harness.elb.proxy import LoadBalancerProxy
+from harness.elb.entry import entry_url
+from harness.elb.proxy import ListenerRouting, LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime
-from harness.errors import DeployError
+from harness.errors import ConfigError, DeployError
 from harness.events import Timeline
 from harness.logs import LogShipper
 from harness.mailbox import Mailbox, SmtpSink, relay_answers
@@ -181,7 +182,9 @@ class Harness:
                                                   stack_name=opts.stack_name, parents=opts.parents, say=self.say)
         stacks = ', '.join([*self.deployment.parent_stacks, self.deployment.stack_name])
         self.say(f"deployed   {stacks} from {opts.template}")
-        self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name)
+        # Every stack of the deployment: a shared load balancer, an alert topic may be in a parent.
+        self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name,
+                                             self.deployment.parent_stacks)
         await self._choose_scale()
 
         for arn, tg in self.model.target_groups.items():
@@ -192,7 +195,9 @@ class Harness:
         stack.push_async_callback(self.supervisor.cancel_all)
 
         for lb in self.model.load_balancers:
-            routes = {l.port: self.groups[l.target_group_arn] for l in lb.listeners if l.target_group_arn in self.groups}
+            # Each listener with all its rules (ListenerRules from any stack), its default action last.
+            routes = {l.port: ListenerRouting(l.all_rules(), {a: self.groups[a] for a in l.forwards_to()
+                                                              if a in self.groups}) for l in lb.listeners}
             fixed = {next(iter(routes)): opts.lb_port} if opts.lb_port and not self.proxies and routes else {}
             proxy = LoadBalancerProxy(routes, self.clock, ports=fixed)
             await proxy.start()
@@ -222,8 +227,15 @@ class Harness:
             stack.push_async_callback(sched.shutdown)
             self.supervise(sched.run(), f"scheduler {svc.name}")
             snap = sched.snapshot()
+            try:
+                url, how = entry_url(tg_arn, zip(self.model.load_balancers, self.proxies),
+                                     self.model.target_groups[tg_arn].name)
+                reached = f"served at {url} ({how})"
+            except ConfigError as err:
+                reached = f"WARNING: not served: {err}"
             self.say(f"service    {svc.name}: {svc.desired_count} tasks of {svc.task_definition.family}, "
-                     f"CPU reservation: {snap.cpu_source}"
+                     f"network mode {sched.network}, {reached}")
+            self.say(f"           {svc.name}: CPU reservation: {snap.cpu_source}"
                      + (f", run at {snap.cpu_units * self.cpu_scale:.4g} units (x {self.cpu_scale:g})"
                         if self.cpu_scale != 1 else ""))
         self.say(f"cpu quota  {self.runtime.quota_reason or 'enforced as a cgroup CPU quota per task'}")
@@ -298,7 +310,7 @@ class Harness:
                                    snap.cpu_units * self.cpu_scale, memory_limit(svc.task_definition))
         for proxy, lb in zip(self.proxies, self.model.load_balancers):
             groups = {self.model.target_groups[arn].full_name: g for arn, g in self.groups.items()
-                      if any(l.target_group_arn == arn for l in lb.listeners)}
+                      if any(arn in l.forwards_to() for l in lb.listeners)}
             self.agent.add_load_balancer(lb.full_name, proxy.stats, groups)
         self.sns = SnsDelivery(self.aws.client("sns"), "127.0.0.1", self.sink.port, self.clock, region=self.aws.region)
         self.scaler = ScalingExecutor(self.aws.client("application-autoscaling"), self.aws.client("ecs"),
