@@ -1,0 +1,34 @@
+"""Acceptance: the shipped `scale-out` scenario, unchanged, on a target tracking template
+(tests/data/target-tracking/cpu.yml: ECSServiceAverageCPUUtilization at 60 %, ScaleOutCooldown 60 s,
+2..4 tasks), end to end with real tasks, real load and the real alarm loop. The roles resolve to the
+policy's AlarmHigh / AlarmLow, so the expectations read in its terms: CPU above the target value for 3
+minutes raises AlarmHigh, the service scales out proportionally to MaxCapacity, one ScaleOutCooldown apart.
+
+https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_scenarios import desired_path, failed, run
+
+
+@pytest.mark.slow
+def test_scale_out_on_target_tracking(tmp_path: Path) -> None:
+    proc, report = run(tmp_path, "scale-out", "--template", "tests/data/target-tracking/cpu.yml")
+    assert report["scenario"] == "scale-out"
+    assert report["verdicts"] and failed(report) == [], proc.stdout[-4000:]
+    assert proc.returncode == 0
+    # The alarm the verdicts judged is the one Application Auto Scaling made for the policy.
+    crossing = next(v for v in report["verdicts"] if "goes to ALARM" in v["name"])
+    assert crossing["name"].startswith("TargetTracking-service/"), crossing
+    assert "-AlarmHigh-" in crossing["name"] and "GreaterThanThreshold 60 for 3 datapoint(s) of 60 s" in crossing["expected"]
+    # Proportional steps, never past MaxCapacity (4): ceil(2 x CPU / 60) and on.
+    path = desired_path(report)
+    assert path and path[-1] == 4 and max(path) == 4 and path == sorted(path), path
+    scaling = [e for e in report["events"] if e["kind"] == "scaling"]
+    assert all(e["cause"].startswith("monitor alarm TargetTracking-service/") for e in scaling), scaling
+    assert "StepScaling policies only" not in proc.stdout + proc.stderr
