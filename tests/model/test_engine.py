@@ -131,3 +131,24 @@ def test_noise_is_seeded(ecs_stack: StackModel) -> None:
     c = run_model(ecs_stack, trace, ModelConfig(cost_ms=10.0, noise=0.1, seed=8))
     assert [m.cpu for m in a.minutes] == [m.cpu for m in b.minutes] != [m.cpu for m in c.minutes]
     assert len({round(m.cpu or 0, 6) for m in a.minutes}) > 1
+
+
+@pytest.fixture
+def target_tracking_stack(aws: Aws) -> Iterator[StackModel]:
+    reader = StackReader(aws, DATA / "target-tracking.yml", "model-tt")
+    try:
+        yield reader.read({"MaxCapacity": "8"})
+    finally:
+        reader.close()
+
+
+def test_target_tracking_runs_the_live_decision(target_tracking_stack: StackModel) -> None:
+    """AWS's AlarmHigh (3 of 3 minutes above the target), then ceil(capacity x metric / target)
+    (target-tracking-scaling-policy-overview.html; harness.autoscaling.target_tracking)."""
+    result = run_model(target_tracking_stack, shape("step:levels=20/40,minutes=10"), COST)
+    high = next(a.name for a in target_tracking_stack.alarms if "-AlarmHigh-" in a.name)
+    # 40 % for ten minutes, then 80 % with two tasks: the third breaching minute ends at S+780.
+    assert _times(result, "alarm", name=high, new="ALARM") == [S + 780]
+    first = next(e for e in result.events if e.kind == "scaling")
+    assert (first.time, first.data["description"]) == (S + 780, "Setting desired count to 4.")  # ceil(2 x 80 / 50)
+    assert "policy model-tt-cpu-target" in first.data["cause"]
