@@ -24,6 +24,7 @@ from harness.autoscaling import step as autoscaling
 from harness.autoscaling import target_tracking as tt
 from harness.autoscaling.step import NO_COOLDOWN, Cooldown, Decision, ScalingActivity
 from harness.clock import Clock
+from harness.cloud import scaling_activities
 from harness.errors import CloudError, ConfigError
 from harness.events import Timeline
 
@@ -346,6 +347,12 @@ class ScalingExecutor:
                 )
             if decision.new_desired is None:
                 log.info("policy %s invoked by %s at %s: %s", policy.name, alarm.name, now, decision.reason)
+                # Stopped by MinCapacity/MaxCapacity: a "not scaled" activity in the cloud (harness.cloud).
+                await asyncio.to_thread(
+                    scaling_activities.write_not_scaled, self._aas, resource_id=policy.resource_id,
+                    namespace=policy.service_namespace, dimension=policy.scalable_dimension, policy=policy.name,
+                    alarm=alarm.name, current=desired, change=decision.change, minimum=target.min_capacity,
+                    maximum=target.max_capacity, now=now)
                 return decision
             cluster, service = _ecs_service(policy.resource_id)
             await asyncio.to_thread(self._apply, cluster, service, decision.new_desired)
@@ -353,6 +360,9 @@ class ScalingExecutor:
             activity = decision.activity
             if activity is not None:
                 self._activities.append(activity)
+                # Written back, so DescribeScalingActivities shows it (harness.cloud.scaling_activities).
+                await asyncio.to_thread(scaling_activities.write_back, self._aas, activity,
+                                        namespace=policy.service_namespace, dimension=policy.scalable_dimension)
                 self.timeline.emit(
                     now,
                     "scaling",

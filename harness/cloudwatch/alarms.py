@@ -5,7 +5,8 @@ This loop does what CloudWatch does around the pure rules in `harness.cloudwatch
 every whole template minute it re-reads every metric alarm from the CloudWatch API (so alarms added or
 changed after the deploy count), reads each alarm's datapoints back over the API, evaluates them, stores a
 state change with SetAlarmState (AWS's reason sentence and StateReasonData JSON), keeps the alarm history
-moto lacks, and runs the actions: SNS topics through `harness.sns.SnsDelivery`, Application Auto Scaling
+moto lacks (the cloud keeps the StateUpdate items; the Action items, which only the harness sees, are
+written back: `harness.cloud.alarm_history`), and runs the actions: SNS topics through `harness.sns.SnsDelivery`, Application Auto Scaling
 policies through `harness.scaling.ScalingExecutor` (again every minute while the alarm stays in the state).
 
 Rules: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from harness.cloud.alarm_history import action_texts, record_action
 from harness.clock import Clock
 from harness.cloudwatch import evaluate as ev
 from harness.errors import CloudError
@@ -275,6 +277,7 @@ class AlarmEvaluator:
         self._scaling = scaling
         self.timeline = timeline if timeline is not None else Timeline()
         self._history: dict[str, list[HistoryItem]] = {}
+        self._cloud_history = True  # Action items are written to the cloud too, until it refuses them
         self._last_scaling_invoke: dict[str, float] = {}
         self._emitted: dict[tuple[str, float], float] = {}
         self.errors: list[tuple[float, str, str]] = []  # (time, alarm, message) of evaluations that failed
@@ -508,11 +511,28 @@ class AlarmEvaluator:
         self.timeline.emit(now, "alarm", name=alarm.name, old=old, new=new, reason=text)
         log.info("alarm %s: %s -> %s: %s", alarm.name, old, new, text)
 
-    def _record_action(self, alarm: MetricAlarm, arn: str, ok: bool, detail: str, now: float) -> None:
-        summary = f"Successfully executed action {arn}" if ok else f"Failed to execute action {arn}. Received error: {detail}"
+    def _record_action(self, alarm: MetricAlarm, arn: str, ok: bool, detail: str, now: float,
+                       no_step: tuple[float, float] | None = None, state: str = "") -> None:
+        """Keep an Action history item, in CloudWatch's words, here and in the cloud (DescribeAlarmHistory)."""
+        summary, error = action_texts(arn, ok, detail, no_step=no_step)
+        data: dict[str, Any] = {"actionState": "Succeeded" if ok else "Failed",
+                                "stateUpdateTimestamp": int(now * 1000), "notificationResource": arn}
+        if error:
+            data["error"] = error
         self._history.setdefault(alarm.name, []).append(
-            HistoryItem(alarm.name, now, "Action", summary, {"actionState": "Succeeded" if ok else "Failed", "detail": detail})
+            HistoryItem(alarm.name, now, "Action", summary, {**data, "detail": detail})
         )
+        # On the timeline too: the report's "why" follows an alarm to what its actions did.
+        self.timeline.emit(now, "action", alarm=alarm.name, arn=arn, ok=ok, summary=summary, detail=detail,
+                           state=state or alarm.state_value)
+        endpoint = getattr(getattr(self._cw, "meta", None), "endpoint_url", None)
+        if endpoint and self._cloud_history:
+            try:
+                record_action(endpoint, alarm.name, summary, data, now, region=_region_of(alarm.arn))
+            except OSError as exc:  # an endpoint without the harness's history path (LocalStack): keep it here
+                log.warning("alarm history stays in the harness: %s%s does not take it (%s)", endpoint,
+                            "/_harness/alarm-history", exc)
+                self._cloud_history = False
 
     async def _run_action(
         self,
@@ -541,16 +561,27 @@ class AlarmEvaluator:
                     raise CloudError("the alarm has no datapoint to compare with the policy's steps")
                 decision = await self._scaling.execute(arn, alarm, newest.as_mapping(), now)
                 detail = str(getattr(decision, "reason", decision))
+                if getattr(decision, "new_desired", 0) is None and getattr(decision, "step", 0) is None \
+                        and detail.startswith("no step"):
+                    # No step covers the breach: AWS records the action as failed, with the breach value.
+                    self._record_action(alarm, arn, False, detail, now, no_step=(newest.value, float(alarm.threshold)),
+                                        state=new)
+                    return False
             else:
                 log.warning("alarm %s: action %s is not supported by the harness; not run", alarm.name, arn)
-                self._record_action(alarm, arn, False, "action type not supported by the harness", now)
+                self._record_action(alarm, arn, False, "action type not supported by the harness", now, state=new)
                 return False
         except Exception as exc:
             log.error("alarm %s: action %s failed: %s", alarm.name, arn, exc)
-            self._record_action(alarm, arn, False, str(exc), now)
+            self._record_action(alarm, arn, False, str(exc), now, state=new)
             return False
-        self._record_action(alarm, arn, True, detail, now)
+        self._record_action(alarm, arn, True, detail, now, state=new)
         return True
+
+
+def _region_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
 
 
 def _newest(result: ev.Evaluation, stats: Sequence[PeriodStats | None]) -> PeriodStats | None:
