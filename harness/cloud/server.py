@@ -198,9 +198,6 @@ def health_app(inner: WsgiApp, version: str, resource_types: Iterable[str] = ())
         private = private_api.route(path, environ.get("REQUEST_METHOD", ""))
         if private is not None:  # what the harness did (alarm history, scaling activities), written back
             return private(environ, start_response)
-        private = private_api.route(path, environ.get("REQUEST_METHOD", ""))
-        if private is not None:  # what the harness did (alarm history, scaling activities), written back
-            return private(environ, start_response)
         if path.rstrip("/") == HEALTH_PATH:
             if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 start_response(
@@ -243,9 +240,6 @@ def main(argv: list[str] | None = None) -> None:
 
     cfn_models.register()
     cloudwatch_fixes.apply()
-    from harness.cloud import private_api
-
-    private_api.apply()  # DescribeAlarmHistory and DescribeScalingActivities serve what the harness writes
     from harness.cloud import private_api
 
     private_api.apply()  # DescribeAlarmHistory and DescribeScalingActivities serve what the harness writes
