@@ -8,6 +8,10 @@ second task at the same address replaced the first, and deregistering the first 
 https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetDescription.html
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-register-targets.html
 
+A stack's `AWS::ElasticLoadBalancingV2::ListenerRule` is deleted with the stack (moto has no delete for
+it, so the stack's target group stayed "in use by a listener or a rule" and the stack could not be
+deleted: a service stack on a shared load balancer could never be torn down).
+
 Also as AWS: an `ip` target group takes IP addresses only (an instance id there is a ValidationError,
 which would otherwise hide a harness that registers the wrong kind of target).
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-type
@@ -77,6 +81,14 @@ def apply() -> None:
                                         "Target.InvalidState", "Target is in the stopped state")
         return FakeHealthStatus(t["Id"], t["Port"], self.health_check_port, "healthy")
 
+    def delete_rule(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        from moto.elbv2.models import elbv2_backends
+
+        elbv2_backends[account_id][region_name].delete_rule(resource_name)
+
+    from moto.elbv2.models import FakeListenerRule
+
+    FakeListenerRule.delete_from_cloudformation_json = classmethod(delete_rule)  # type: ignore[assignment, method-assign]
     FakeTargetGroup.register = register  # type: ignore[method-assign]
     FakeTargetGroup.deregister = deregister  # type: ignore[method-assign]
     FakeTargetGroup.deregister_terminated_instances = deregister_terminated_instances  # type: ignore[method-assign]

@@ -8,7 +8,9 @@ uses comes from the alarm or policy that plays the role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from harness.autoscaling import target_tracking as tt
 from harness.errors import ConfigError
@@ -109,3 +111,87 @@ def resolve(model: StackModel) -> Roles:
     emails = tuple(sorted({s.endpoint for t in model.topics if t.arn in notifying
                            for s in t.subscriptions if s.protocol in ("email", "email-json")}))
     return Roles(service=service, target=target, alarms=alarms, policies=policies, emails=emails)
+
+
+# ------------------------------------------------------------------------ what a scenario needs
+
+# The roles whose alarms alert people by email (through an SNS topic), not scale.
+EMAIL_ROLES = ("cpu_alert", "target_5xx", "elb_5xx")
+
+
+def step_roles(step: Any) -> set[str]:
+    """The roles a scenario phase uses: its load's `above`/`below`, its `until` email/scaled, its `hold`."""
+    out: set[str] = set()
+    cpu = (getattr(step, "load", None) or {}).get("cpu") or {}
+    for key in ("above", "below"):
+        if cpu.get(key):
+            out.add(str(cpu[key]))
+    for key in ("email", "scaled"):
+        if (getattr(step, "until", None) or {}).get(key):
+            out.add(str(step.until[key]))
+    hold = getattr(step, "hold", None) or {}
+    for key in ("cooldown", "evaluations"):
+        if hold.get(key):
+            out.add(str(hold[key]))
+    return out & set(ROLE_NAMES)
+
+
+def expectation_roles(e: Mapping[str, Any]) -> set[str]:
+    """The roles an expectation names (`scales_to: max_capacity` names a capacity, not a role)."""
+    return {str(v) for k, v in e.items() if k != "during" and str(v) in ROLE_NAMES}
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    """What a scenario can do on this stack, decided before any load starts (pure: `plan_roles`).
+
+    `missing`: roles it needs that the stack lacks -> the run stops at once.
+    `skip_phases` / `skip_expectations`: what the stack cannot have because it emails no one (no SNS
+    topic with an email subscriber, CDK's default): those phases are not run and those expectations are
+    reported as not checked, never as passed. `reasons` says why, per phase and per expectation index."""
+
+    missing: dict[str, tuple[str, ...]]
+    have: tuple[str, ...]
+    skip_phases: tuple[str, ...] = ()
+    skip_expectations: tuple[int, ...] = ()
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stop(self) -> bool:
+        return bool(self.missing)
+
+    def message(self) -> str:
+        need = "; ".join(f"{role} (needed by {', '.join(where)})" for role, where in self.missing.items())
+        return (f"the stack has no alarm in the role(s) this scenario needs: {need}. "
+                f"Roles the stack has: {', '.join(self.have) or 'none'}")
+
+
+def plan_roles(roles: Roles, steps: Sequence[Any], expect: Sequence[Mapping[str, Any]]) -> RolePlan:
+    """Check a scenario's roles against the stack. Email roles a stack that emails no one cannot have are
+    skipped (with their phases and expectations); any other missing role stops the scenario."""
+    have = tuple(r for r in ROLE_NAMES if r in roles.alarms)
+    emails_no_one = not roles.emails and not any(r in roles.alarms for r in EMAIL_ROLES)
+    cannot = {r for r in EMAIL_ROLES if r not in roles.alarms} if emails_no_one else set()
+    missing: dict[str, list[str]] = {}
+    skip_phases: list[str] = []
+    reasons: dict[str, str] = {}
+    for step in steps:
+        needed = step_roles(step)
+        if needed & cannot:
+            skip_phases.append(step.phase)
+            reasons[step.phase] = (f"not checked: the stack emails no one (no SNS topic with an email subscriber), "
+                                   f"so it has no {', '.join(sorted(needed & cannot))} alert")
+            continue
+        for role in sorted(needed - set(roles.alarms)):
+            missing.setdefault(role, []).append(f"phase {step.phase}")
+    skip_exp: list[int] = []
+    for i, e in enumerate(expect):
+        named = expectation_roles(e)
+        if named & cannot or str(e.get("during", "")) in skip_phases:
+            skip_exp.append(i)
+            reasons[f"expect:{i}"] = (f"not checked: the stack emails no one, so it has no "
+                                      f"{', '.join(sorted(named & cannot)) or 'alert'} this expectation is about")
+            continue
+        for role in sorted(named - set(roles.alarms)):
+            missing.setdefault(role, []).append("expect " + ", ".join(f"{k}: {v}" for k, v in e.items()))
+    return RolePlan({r: tuple(w) for r, w in missing.items()}, have, tuple(skip_phases), tuple(skip_exp), reasons)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness import scenarios
+from harness.cloud.clients import Aws
+from harness.deploy import Deployment
 from harness.errors import ConfigError
-from harness.scenarios.roles import resolve
-from harness.stack import StackModel
+from harness.scenarios.roles import Roles, plan_roles, resolve
+from harness.stack import Alarm, ScalableTarget, StackModel
+from tests.shared_alb import shared_alb_stacks
 
 
 def test_the_template_s_alarms_get_their_roles(ecs_stack: StackModel) -> None:
@@ -54,3 +58,62 @@ def test_a_bad_scenario_file_is_named_with_its_fault(tmp_path: Path, text: str, 
     with pytest.raises(ConfigError) as err:
         scenarios.load(str(path))
     assert str(path) in str(err.value) and culprit in str(err.value)
+
+
+# ---------------------------------------------------------------- roles checked before any load
+
+
+def _roles_with(alarm_roles: set[str], emails: tuple[str, ...]) -> Roles:
+    from tests.ecs.config import service
+
+    def alarm(name: str) -> Alarm:
+        return Alarm(name=name, arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}", namespace="AWS/ECS",
+                     metric_name="CPUUtilization", dimensions={}, statistic="Average", extended_statistic=None,
+                     period=60, evaluation_periods=1, datapoints_to_alarm=1, threshold=50.0,
+                     comparison_operator="GreaterThanThreshold", treat_missing_data="missing", alarm_actions=(),
+                     ok_actions=(), insufficient_data_actions=(), state="OK")
+
+    svc = service()
+    target = ScalableTarget("ecs", svc.resource_id, "ecs:service:DesiredCount", 2, 6)
+    return Roles(svc, target, {r: alarm(r) for r in alarm_roles}, {}, emails)
+
+
+def test_a_stack_that_emails_no_one_skips_the_email_phases_and_their_expectations() -> None:
+    story = scenarios.load("full-story")
+    plan = plan_roles(_roles_with({"scale_out", "scale_in"}, ()), story.steps, story.expect)
+    assert not plan.stop
+    assert plan.skip_phases == ("cpu-alert", "errors", "no-healthy-target")
+    skipped = [story.expect[i] for i in plan.skip_expectations]
+    assert skipped == [{"email": "cpu_alert"}, {"email": "target_5xx"}, {"email": "elb_5xx"}]
+    assert all(plan.reasons[p].startswith("not checked: the stack emails no one") for p in plan.skip_phases)
+    # The scaling scenarios need no email: nothing skipped.
+    out = scenarios.load("scale-out")
+    assert plan_roles(_roles_with({"scale_out", "scale_in"}, ()), out.steps, out.expect).skip_phases == ()
+
+
+def test_a_missing_scaling_role_stops_the_scenario_and_lists_the_roles_the_stack_has() -> None:
+    story = scenarios.load("scale-in")
+    plan = plan_roles(_roles_with({"scale_out", "cpu_alert"}, ("ops@example.com",)), story.steps, story.expect)
+    assert plan.stop and set(plan.missing) == {"scale_in"}
+    assert "phase cpu-low" in plan.missing["scale_in"]
+    assert plan.message().endswith("Roles the stack has: scale_out, cpu_alert")
+
+
+def test_a_stack_that_emails_but_lacks_one_alert_role_stops_rather_than_skipping() -> None:
+    story = scenarios.load("full-story")
+    plan = plan_roles(_roles_with({"scale_out", "scale_in", "cpu_alert"}, ("ops@example.com",)), story.steps,
+                      story.expect)
+    assert plan.stop and set(plan.missing) == {"target_5xx", "elb_5xx"} and plan.skip_phases == ()
+
+
+def test_an_alert_topic_in_a_parent_stack_resolves_cpu_alert(shared_alb: StackModel) -> None:
+    roles = resolve(shared_alb)
+    assert {"scale_out", "scale_in", "cpu_alert", "target_5xx"} <= set(roles.alarms)
+    assert roles.emails == ("ops@example.com",)
+    assert len(shared_alb.stacks) == 4  # service, vpc, cluster, alert
+
+
+@pytest.fixture(scope="module")
+def shared_alb(aws: Aws, ecs_deployment: Deployment) -> Iterator[StackModel]:
+    with shared_alb_stacks(aws) as (_, model):
+        yield model
