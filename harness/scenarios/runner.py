@@ -30,7 +30,8 @@ from harness.events import Event
 from harness.load import ControlledLocustProcess, plan_users
 from harness.scenarios import Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
-from harness.scenarios.roles import Roles, resolve
+from harness.elb.entry import entry_url
+from harness.scenarios.roles import RolePlan, Roles, plan_roles, resolve
 from harness.stack import HealthCheck
 from harness.userload import (
     Calibration, PhaseNeed, UserMix, available_cores, check_reachable, inspect_locustfile, rate_per_user,
@@ -90,6 +91,7 @@ class RunResult:
     load: dict[str, Any] = field(default_factory=dict)
 
     skipped: list[str] = field(default_factory=list)  # phases not run (no error traffic in the user's mix)
+    skip_reasons: dict[str, str] = field(default_factory=dict)  # phase or "expect:<i>" -> why it is not checked
     calibration: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -156,6 +158,7 @@ class ScenarioRunner:
         self._mix_rate = CPU_RATE
         self._calibrated = False
         self.result: RunResult | None = None
+        self.role_plan = RolePlan({}, ())
 
     # -- observations -------------------------------------------------------------------------------
     def _snapshot(self) -> ServiceSnapshot:
@@ -320,17 +323,47 @@ class ScenarioRunner:
         capacity.refuse_unproducible(plans, self.h.cpu_scale)
 
     # -- the run --------------------------------------------------------------------------------------
+    def _check_roles(self, result: RunResult, say: Any) -> tuple[str, RolePlan] | None:
+        """Before any load: the roles the scenario needs and the URL that reaches the service. A missing
+        role or no URL stops the run at once with one failed verdict (the report is still written)."""
+        plan = plan_roles(self.roles, self.scenario.steps, self.scenario.expect)
+        problem = plan.message() if plan.stop else None
+        url = ""
+        if problem is None:
+            assert self.h.model is not None
+            tg = self.roles.service.load_balancers[0].target_group_arn
+            try:
+                url, how = entry_url(tg, zip(self.h.model.load_balancers, self.h.proxies),
+                                     self.h.model.target_groups[tg].name)
+                say(f"load       {url} reaches {self.roles.service.name} ({how})")
+            except ConfigError as err:
+                problem = str(err)
+        if problem is not None:
+            say(f"stopped    {problem}")
+            self.h.timeline.emit(self.clock.now(), "stopped", reason=problem)
+            result.verdicts = [{"name": "the stack has what the scenario needs", "expected": "every role it uses, "
+                                "and a URL that reaches the service", "observed": problem, "passed": False}]
+            result.t1 = self.clock.now()
+            return None
+        for phase in plan.skip_phases:
+            say(f"skipped    phase {phase}: {plan.reasons[phase]}")
+        return url, plan
+
     async def run(self, say: Any = print) -> RunResult:
-        proxy = self.h.proxies[0]
         t0 = self.h.t0
         result = RunResult(self.scenario, self.roles, t0, t0)
         self.result = result  # what a run stopped by a failed control loop reports (harness.supervise)
+        checked = self._check_roles(result, say)
+        if checked is None:
+            return result
+        url, self.role_plan = checked
+        result.skip_reasons.update(self.role_plan.reasons)
         locustfile = getattr(self.h.options, "locustfile", None)
         if locustfile is not None:
             self.mix = UserMix(locustfile, await asyncio.to_thread(inspect_locustfile, locustfile))
-            self.locust = self.mix.locust(proxy.url(), self.workdir / "locust")
+            self.locust = self.mix.locust(url, self.workdir / "locust")
         else:
-            self.locust = ControlledLocustProcess(LOCUSTFILE, proxy.url(), self.workdir / "locust", cpu_ms=CPU_MS)
+            self.locust = ControlledLocustProcess(LOCUSTFILE, url, self.workdir / "locust", cpu_ms=CPU_MS)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
         self.locust.start()
         self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
@@ -351,12 +384,16 @@ class ScenarioRunner:
         except Exception as err:  # the report says what is missing rather than losing the run
             result.load = {"error": str(err)}
         skip = skipped_expectations(self.scenario, result.skipped)
-        kept = [e for e in self.scenario.expect if e not in skip]
+        no_role = {i for i in self.role_plan.skip_expectations}
+        kept = [e for i, e in enumerate(self.scenario.expect) if e not in skip and i not in no_role]
         result.verdicts = check_all(kept, self.h.timeline.events, self.roles, result.spans, t0)
-        for e in skip:
-            result.verdicts.append({"name": " ".join(f"{k} {v}" for k, v in e.items()), "expected": str(e),
-                                    "observed": "skipped: its phase needs error traffic (tasks tagged 'error')",
-                                    "passed": False, "skipped": True})
+        for i, e in enumerate(self.scenario.expect):
+            if e in skip or i in no_role:
+                why = result.skip_reasons.get(f"expect:{i}") or next(
+                    (result.skip_reasons[p] for p in result.skipped if p in result.skip_reasons
+                     and p == str(e.get("during", ""))), "skipped: its phase needs error traffic (tasks tagged 'error')")
+                result.verdicts.append({"name": " ".join(f"{k} {v}" for k, v in e.items()), "expected": str(e),
+                                        "observed": why, "passed": False, "skipped": True})
         peak = peak_rps(self.locust.live_stats().timeline)
         if peak is not None:
             result.load["peak_rps"] = peak
@@ -367,6 +404,10 @@ class ScenarioRunner:
         return result
 
     async def _run_step(self, step: Step, result: RunResult, say: Any) -> None:
+        if step.phase in self.role_plan.skip_phases:  # the stack cannot have what it waits for (said at start)
+            result.skipped.append(step.phase)
+            self.h.timeline.emit(self.clock.now(), "phase", name=step.phase, action="skipped")
+            return
         if self.mix is not None and step.load.get("errors") and not self.mix.has_error_traffic:
             say(f"skipped    phase {step.phase}: {self.mix.path.name} has no task tagged 'error' (Locust's @tag), "
                 f"so there is no error traffic; its expectations are not counted as passed")
