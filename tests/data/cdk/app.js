@@ -26,7 +26,7 @@ function service(stack) {
       containerPort: 3000,
     },
   });
-  svc.targetGroup.configureHealthCheck({ path: '/health', interval: cdk.Duration.seconds(10),
+  svc.targetGroup.configureHealthCheck({ path: '/', interval: cdk.Duration.seconds(10),
     healthyThresholdCount: 2, unhealthyThresholdCount: 3 });
   svc.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '10');
   return svc;
