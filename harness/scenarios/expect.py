@@ -1,7 +1,8 @@
 """Expectations checked against a run's timeline: pure functions of (events, roles, phase spans).
 
 Each check returns a verdict `{name, expected, observed, passed}` whose numbers come from the
-deployed stack (the role's alarm, policy and scalable target). A check that the run did not
+deployed stack; a failed one also carries `why`, the first broken link of the chain behind it
+(`harness.scenarios.why`), with the evidence (the role's alarm, policy and scalable target). A check that the run did not
 exercise (say, a cooldown with only one scaling activity) fails and says so: it proves nothing.
 
 The timing rule behind `alarm_follows_crossing`: "an alarm with a period of 60 s or more is
@@ -17,7 +18,9 @@ from typing import Any
 from harness.cloudwatch.evaluate import breaches
 from harness.events import Event
 from harness.report import offset
+from harness.autoscaling.step import adjustment
 from harness.scenarios.roles import Roles
+from harness.scenarios.why import Why, explain_email, explain_scaling
 
 EVALUATION_INTERVAL = 60.0  # CloudWatch evaluates alarms once a minute (AWS's number, not the template's)
 
@@ -31,6 +34,45 @@ def check_all(expect: Sequence[Mapping[str, Any]], events: Sequence[Event], role
 
 
 def check(e: Mapping[str, Any], events: Sequence[Event], roles: Roles, spans: Spans, t0: float) -> Verdict:
+    verdict = _check(e, events, roles, spans, t0)
+    if not verdict["passed"]:
+        why = explain(e, events, roles, spans, t0)
+        if why is not None:
+            verdict["why"] = why
+    return verdict
+
+
+_CAPACITY_ROLE = {"min_capacity": "scale_in", "max_capacity": "scale_out"}
+
+
+def explain(e: Mapping[str, Any], events: Sequence[Event], roles: Roles, spans: Spans, t0: float) -> Why | None:
+    """The first broken link of the chain behind a failed expectation (harness.scenarios.why), or None."""
+    if not events:
+        return None
+    run = (events[0].time, events[-1].time)
+    if "during" in e:
+        (what, role), = [(k, v) for k, v in e.items() if k != "during"]
+        if str(what).startswith("no_") or role not in roles.alarms:
+            return None  # something happened that should not have: the observed column shows it
+        alarm = roles.alarm(role)
+        start, end = spans[str(e["during"])]
+        why = explain_scaling(role, events, roles, t0, start, end + alarm.period * alarm.evaluation_periods
+                              + EVALUATION_INTERVAL)
+        if what == "alarm" and why is not None and why["link"] not in ("metric", "alarm state"):
+            return None
+        return why
+    (what, arg), = e.items()
+    if what == "scales_to" and arg in _CAPACITY_ROLE and _CAPACITY_ROLE[arg] in roles.alarms:
+        return explain_scaling(_CAPACITY_ROLE[arg], events, roles, t0, *run, want=quantity(arg, roles))
+    if what == "alarm_follows_crossing" and arg in roles.alarms:
+        why = explain_scaling(arg, events, roles, t0, *run)
+        return why if why is not None and why["link"] in ("metric", "alarm state") else None
+    if what == "email" and arg in roles.alarms:
+        return explain_email(arg, events, roles, t0)
+    return None
+
+
+def _check(e: Mapping[str, Any], events: Sequence[Event], roles: Roles, spans: Spans, t0: float) -> Verdict:
     if "during" in e:
         (what, role), = [(k, v) for k, v in e.items() if k != "during"]
         return _during(str(e["during"]), what, role, events, roles, spans, t0)
@@ -152,8 +194,39 @@ def _cooldown_respected(role: str, events: Sequence[Event], roles: Roles, t0: fl
     observed = "activities at " + ", ".join(offset(t - t0) for t in times) if times else "no activity"
     if len(times) < 2:
         return _v(name, f">= {cooldown:g} s between activities", observed + " (cooldown not exercised)", False)
-    return _v(name, f">= {cooldown:g} s between activities", observed + f"; gaps {', '.join(f'{g:.0f} s' for g in gaps)}",
-              all(g >= cooldown for g in gaps))
+    # Scale-out: inside the cooldown only a larger scale-out goes on, computed from the capacity before
+    # the activity that started the cooldown ("the capacity that has been added by the previous scale-out
+    # action ... is calculated as part of the desired capacity for the next scale out"). So an activity
+    # within the cooldown must set base + one of the policy's step adjustments of base, above the last one.
+    # https://docs.aws.amazon.com/autoscaling/application/userguide/step-scaling-policy-overview.html#step-scaling-cooldown
+    policy = roles.policies[role]
+    results = [_desired_of(a, events) for a in acts]
+    grows = all(r is not None and r[1] > r[0] for r in results)
+    ok: list[bool] = []
+    base_i = 0  # the activity that started the running cooldown
+    for i in range(1, len(acts)):
+        if acts[i].time - acts[base_i].time >= cooldown:
+            ok.append(True)
+            base_i = i
+            continue
+        prev, cur, base = results[i - 1], results[i], results[base_i]
+        if not grows or prev is None or cur is None or base is None:
+            ok.append(False)
+            continue
+        allowed = {min(roles.max_capacity, base[0] + adjustment(base[0], st.adjustment, policy.adjustment_type,
+                                                                 policy.min_adjustment_magnitude))
+                   for st in policy.steps}
+        ok.append(cur[1] > prev[1] and cur[1] in allowed)
+    expected = f">= {cooldown:g} s between activities" + (" (or a larger scale-out within it)" if grows else "")
+    return _v(name, expected, observed + f"; gaps {', '.join(f'{g:.0f} s' for g in gaps)}", all(ok))
+
+
+def _desired_of(act: Event, events: Sequence[Event]) -> tuple[int, int] | None:
+    """(old, new) desired count of an activity: its 'desired' event at the same time, by the same policy."""
+    for e in events:
+        if e.kind == "desired" and e.time == act.time and e.data.get("policy") == act.data.get("policy"):
+            return int(e.data["old"]), int(e.data["new"])
+    return None
 
 
 def _email(role: str, events: Sequence[Event], roles: Roles, t0: float) -> Verdict:
