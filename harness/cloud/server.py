@@ -45,7 +45,12 @@ SERVICES = (
     "iam",
     "logs",
     "sns",
+    "sqs",
+    "ssm",
     "sts",
+    "lambda",
+    "events",
+    "autoscaling",
 )
 START_TIMEOUT_S = 30.0  # wall seconds; moto's import dominates (about 2 s on a quiet machine)
 
@@ -209,6 +214,27 @@ def health_app(inner: WsgiApp, version: str, resource_types: Iterable[str] = ())
     return app
 
 
+# SSM parameters every account of this cloud has, as an account bootstrapped for the AWS CDK has them:
+# a synthesized stack's BootstrapVersion parameter (Type AWS::SSM::Parameter::Value<String>) reads the
+# first, and its CheckBootstrapVersion rule wants it at 6 or more. The value is the version of the CDK
+# bootstrap template when this was written; a stack only compares it against its minimum.
+# https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html
+SEEDED_SSM_PARAMETERS: dict[str, str] = {"/cdk-bootstrap/hnb659fds/version": "27"}
+
+
+def seed_ssm(account_id: str = "123456789012", regions: Iterable[str] = ("us-east-1",)) -> None:
+    """Put SEEDED_SSM_PARAMETERS into moto's SSM backend (in the process that serves moto)."""
+    from moto.ssm.models import ssm_backends
+
+    for region in regions:
+        backend = ssm_backends[account_id][region]
+        for name, value in SEEDED_SSM_PARAMETERS.items():
+            # moto annotates allowed_pattern and keyid as str; its PutParameter handler passes None when absent.
+            backend.put_parameter(name=name, description="seeded by the harness (CDK bootstrap)", value=value,
+                                  parameter_type="String", allowed_pattern=None, keyid=None,  # type: ignore[arg-type]
+                                  overwrite=True, tags=[], data_type="text", tier=None, policies=None)
+
+
 def _watch_parent(parent_pid: int) -> None:
     """Exit when the parent is gone (covers a parent that died before prctl took effect)."""
     while True:
@@ -239,6 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     from harness.cloud import cfn_models, cloudwatch_fixes, elbv2_fixes, target_tracking
 
     cfn_models.register()
+    seed_ssm()
     cloudwatch_fixes.apply()
     from harness.cloud import private_api
 
