@@ -1,12 +1,17 @@
 """boto3 clients bound to one local AWS endpoint, never to real AWS.
 
 Every client is built from an explicit botocore session with fixed fake credentials, so neither the
-user's environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ~/.aws) nor a real account can ever be reached.
+user's environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, AWS_CONFIG_FILE,
+~/.aws) nor a real account can ever be reached, and a profile the machine lacks is no error. The
+child processes that run an AWS SDK of their own (the embedded moto server, LocalStack) get
+`isolated_env`: the same fake identity, no profile, no config or credentials file.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -82,3 +87,21 @@ def _defaults_only(region: str) -> dict[str, BaseProvider]:
     mapping["region"] = ConstantProvider(region)
     mapping["profile"] = ConstantProvider(None)
     return mapping
+
+
+def isolated_env(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` (a child's environment) without any of the user's AWS settings, with the harness's fake
+    identity instead: every AWS_* variable is dropped (profiles, regions, endpoints, CA bundles,
+    retry modes, ...), the config and credentials files point at an empty file, and the keys and the
+    region are the fake ones every client of the harness uses."""
+    env = {k: v for k, v in base.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",  # never ask an instance metadata service for credentials
+    })
+    return env

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.child import StartStop
+from harness.cloud.clients import isolated_env
 from harness.errors import CloudError
 from harness.net import LOOPBACK, port_in_use
 
@@ -242,7 +243,8 @@ def fetch_health(endpoint: str, timeout: float = 3.0) -> Health:
 
 def localstack_env(port: int, filesystem_root: Path, *, with_extension: bool, venv: Path, base: Mapping[str, str]) -> dict[str, str]:
     """The child's environment: loopback only, no DNS, no persistence, no analytics, files in a temp root."""
-    env = {k: v for k, v in base.items() if not k.startswith(("LOCALSTACK_", "AWS_", "PYTHON"))}
+    # No LOCALSTACK_/PYTHON settings of the user, and none of their AWS ones: the fake identity instead.
+    env = isolated_env({k: v for k, v in base.items() if not k.startswith(("LOCALSTACK_", "PYTHON"))})
     env.update(
         {
             # hypercorn binds exactly GATEWAY_LISTEN; the default twisted server ignores its host.

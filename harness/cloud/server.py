@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.child import StartStop, die_with_parent
+from harness.cloud.clients import isolated_env
 from harness.errors import CloudError
 from harness.net import port_in_use
 
@@ -92,7 +93,7 @@ class EmbeddedCloud(StartStop):
 
         fd, name = tempfile.mkstemp(prefix="harness-cloud-", suffix=".stderr")
         self._stderr_path = Path(name)
-        env = dict(os.environ)
+        env = isolated_env(os.environ)  # the user's AWS_PROFILE, AWS_CONFIG_FILE, ... must not reach moto
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         in_main_thread = threading.current_thread() is threading.main_thread()
