@@ -261,7 +261,20 @@ def verdict_table(verdicts: Sequence[Mapping[str, Any]], width: int = 100) -> st
     else:
         out.append(f"PASS: all {len(cells) - skipped} expectations checked passed{also}." if skipped else
                    f"PASS: all {len(cells)} expectations passed.")
+    for r in rows:  # the first broken link of each failed expectation's chain (harness.scenarios.why)
+        why = why_text(r)
+        if why:
+            out.extend(_wrap(f"why: {_text(r.get('name'))}: {why}", width))
     return "\n".join(out)
+
+
+def why_text(verdict: Mapping[str, Any]) -> str:
+    """"<link>: <evidence>" of a failed verdict's `why`, or ""."""
+    why = _map(verdict.get("why"))
+    if not why or verdict.get("passed") is True:
+        return ""
+    chain = " -> ".join(_text(c) for c in _items(why.get("chain")))
+    return f"broken at {_text(why.get('link'))} ({chain}): {_text(why.get('text'))}"
 
 
 # ---------------------------------------------------------------------------------- chart data (pure)
@@ -710,11 +723,11 @@ def _verdicts_html(report: Mapping[str, Any]) -> str:
     verdicts = [_map(v) for v in _items(report.get("verdicts"))]
     rows = [
         [_esc(v.get("name")), _esc(v.get("expected")), _esc(v.get("observed")),
-         "SKIP" if v.get("skipped") else "PASS" if v.get("passed") is True else "FAIL"]
+         "SKIP" if v.get("skipped") else "PASS" if v.get("passed") is True else "FAIL", _esc(why_text(v))]
         for v in verdicts
     ]
     classes = ["skip" if v.get("skipped") else "pass" if v.get("passed") is True else "fail" for v in verdicts]
-    table = _table(["Expectation", "Expected", "Observed", "Result"], rows, row_classes=classes,
+    table = _table(["Expectation", "Expected", "Observed", "Result", "Why"], rows, row_classes=classes,
                    empty="No expectations were checked.")
     return table.replace("<td>PASS</td>", '<td class="result">PASS</td>').replace(
         "<td>FAIL</td>", '<td class="result">FAIL</td>').replace("<td>SKIP</td>", '<td class="result">SKIP</td>')

@@ -98,3 +98,107 @@ def test_no_alarm_during_a_phase_also_fails_when_the_alarm_was_already_in_alarm(
     assert not verdict["passed"]
     calm = run({"during": "quiet", "no_alarm": "scale_out"}, [], {"quiet": (60.0, 600.0)})
     assert calm["passed"]
+
+
+# ------------------------------------------------------------------------------------------ why: the chain
+
+
+LOW_ARN = "arn:down"
+NO_STEP = ("Failed to execute AutoScaling action: No step adjustment found for metric value [{v}] and breach "
+           "threshold 30.0")
+
+
+def low(t: float, value: float) -> Event:
+    return metric(t, "low", value)
+
+
+def invoked(t: float, ok: bool, summary: str = "", detail: str = "") -> Event:
+    return ev(t, "action", alarm="low", arn=LOW_ARN, ok=ok, summary=summary, detail=detail, state="ALARM")
+
+
+def why_of(events: list[Event], want: str = "min_capacity") -> dict[str, Any]:
+    v = run({"scales_to": want}, [ev(0, "phase", name="start"), *events, ev(900, "phase", name="end")])
+    assert v["passed"] is False
+    return v["why"]
+
+
+def test_why_metric_when_no_datapoint_reached_the_alarm() -> None:
+    why = why_of([])
+    assert why["link"] == "metric" and why["chain"] == ["metric"]
+    assert "no datapoint of AWS/ECS CPUUtilization" in why["text"] and "reached low" in why["text"]
+
+
+def test_why_alarm_state_gives_the_range_and_the_rule() -> None:
+    why = why_of([low(0, 40.0), low(60, 35.5)])
+    assert why["link"] == "alarm state"
+    assert why["text"] == ("low never went to ALARM: its 2 datapoint(s) ranged 35.5..40.0; it needs LessThanThreshold 30 "
+                           "for 1 of 1 period(s) of 60 s")
+
+
+def test_why_action_when_the_alarm_ran_nothing() -> None:
+    why = why_of([low(0, 9.5), ev(120, "alarm", name="low", old="OK", new="ALARM")])
+    assert why["link"] == "action" and "ran no action on down" in why["text"]
+
+
+def test_why_policy_decision_quotes_aws_and_the_step_fix() -> None:
+    """The issue's case: the article's ScaleDownPolicy (only step MetricIntervalLowerBound: 0) on a LessThanThreshold
+    alarm is invoked every minute and never matches."""
+    events = [low(0, 9.5), ev(120, "alarm", name="low", old="OK", new="ALARM")]
+    events += [invoked(120 + 60 * k, False, NO_STEP.format(v=v)) for k, v in enumerate((9.5, 9.52, 9.4))]
+    why = why_of(events)
+    assert why["link"] == "policy decision"
+    assert why["chain"] == ["metric", "alarm state", "action", "policy decision"]
+    assert why["text"] == (
+        "down was invoked 3 times by low in ALARM; each time: No step adjustment found for metric value [9.5] and "
+        "breach threshold 30.0. Its only step covers breaches >= 0; a LessThanThreshold alarm's breaches are < 0: "
+        "use MetricIntervalUpperBound: 0.")
+    assert len(why["times"]) == 3
+
+
+def test_why_policy_decision_counts_different_outcomes() -> None:
+    events = [low(0, 9.5), ev(120, "alarm", name="low", old="OK", new="ALARM"),
+              invoked(120, True, detail="scale-in cooldown of policy down until +05:00"),
+              invoked(180, True, detail="scale-in cooldown of policy down until +05:00"),
+              invoked(240, True, detail="desired count stays 2 within [2, 4]")]
+    why = why_of(events)
+    assert why["link"] == "policy decision"
+    assert "2 time(s): scale-in cooldown of policy down until +05:00; 1 time(s): desired count stays 2" in why["text"]
+    assert "MetricInterval" not in why["text"]  # the steps are not the problem here
+
+
+def scaled(t: float, old: int, new: int) -> list[Event]:
+    return [invoked(t, True, detail=f"Setting desired count to {new}."),
+            ev(t, "scaling", alarm="low", policy="down", description=f"Setting desired count to {new}.", cause="c"),
+            ev(t, "desired", policy="down", old=old, new=new)]
+
+
+def test_why_desired_count_when_scaling_stops_short() -> None:
+    roles_in_4 = [low(0, 9.5), ev(120, "alarm", name="low", old="OK", new="ALARM"), *scaled(120, 4, 3),
+                  invoked(180, True, detail="scale-in cooldown of policy down until +07:00")]
+    why = why_of(roles_in_4)
+    assert why["link"] == "desired count"
+    assert why["text"] == ("1 scaling activity of down (Setting desired count to 3.) took the desired count 4 -> 3, never "
+                           "to 2; later invocations: each time: scale-in cooldown of policy down until +07:00")
+
+
+def test_why_tasks_started_and_targets_healthy() -> None:
+    base = [low(0, 9.5), ev(120, "alarm", name="low", old="OK", new="ALARM"), *scaled(120, 3, 2)]
+    why = why_of(base + [ev(130, "tasks", desired=2, running=3, healthy=3),
+                         ev(135, "task", task_id="t1", action="start-failed", reason="port in use")])
+    assert why["link"] == "tasks started" and "desired count 2 from +02:00" in why["text"]
+    why = why_of(base + [ev(130, "tasks", desired=2, running=2, healthy=1)])
+    assert why["link"] == "targets healthy" and "at most 1 target(s) were healthy" in why["text"]
+    assert why["chain"][-1] == "targets healthy" and len(why["chain"]) == 7
+
+
+def test_passing_verdicts_carry_no_why() -> None:
+    v = run({"scales_to": "min_capacity"}, [ev(0, "desired", old=2, new=3), ev(60, "desired", old=3, new=2)])
+    assert v["passed"] is True and "why" not in v
+
+
+def test_why_email_names_the_failed_notification() -> None:
+    events = [metric(0, "page", 90.0), ev(360, "alarm", name="page", old="OK", new="ALARM"),
+              ev(360, "action", alarm="page", arn="arn:aws:sns:us-east-1:1:alerts", ok=False,
+                 summary="Failed to execute action arn:aws:sns:us-east-1:1:alerts. Received error: boom")]
+    v = run({"email": "cpu_alert"}, events)
+    assert v["passed"] is False and v["why"]["link"] == "action" and "Received error: boom" in v["why"]["text"]
