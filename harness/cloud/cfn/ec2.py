@@ -222,8 +222,14 @@ class NetworkAcl(_Stored, CloudFormationModel):
 
     def remove(self) -> None:
         ec2 = _ec2(self.account_id, self.region_name)
-        if self.physical_id in ec2.network_acls:
-            ec2.delete_network_acl(self.physical_id)
+        acl = ec2.network_acls.get(self.physical_id)
+        if acl is None:
+            return
+        # An association outlives its subnet in moto; a deleted subnet has no association on AWS.
+        for assoc_id, assoc in list(acl._associations.items()):
+            if not _has_subnet(ec2, str(assoc.subnet_id)):
+                del acl._associations[assoc_id]
+        ec2.delete_network_acl(self.physical_id)
 
 
 class NetworkAclEntry(_Stored, CloudFormationModel):
