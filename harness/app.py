@@ -40,7 +40,8 @@ from harness.scaling import ScalingExecutor
 from harness.sns import SnsDelivery
 from harness.stack import StackModel, read_stack
 from harness.supervise import LoopError, LoopFailure, Supervisor
-from harness.userapp import local_image, trial_start, user_command
+from harness.userapp import local_image, trial_run, user_command
+from harness.userload import Calibration
 
 if TYPE_CHECKING:
     from harness.ecs.docker import DockerRuntime
@@ -109,6 +110,7 @@ class Harness:
     supervisor: Supervisor = field(init=False)
     host: Host | None = None
     cpu: CpuScale | None = None  # the run's CPU scale, chosen once the stack's MaxCapacity is known
+    calibration: Calibration | None = None  # the user's mix measured on the trial task (--locustfile)
     evaluation_lag: float = 0.0  # the most an alarm evaluation finished after its minute (template s)
     t0: float = 0.0  # template time the harness was built at: the origin of every "+mm:ss" it shows
 
@@ -185,6 +187,10 @@ class Harness:
         # Every stack of the deployment: a shared load balancer, an alert topic may be in a parent.
         self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name,
                                              self.deployment.parent_stacks)
+        if opts.task_command or opts.image or opts.locustfile:
+            # The user's app, once, before the CPU scale is chosen: it must listen on its PORT, and the
+            # user's mix is measured on it (the CPU scale then fits that mix's request rate).
+            self.calibration = await self._trial()
         await self._choose_scale()
 
         for arn, tg in self.model.target_groups.items():
@@ -208,8 +214,6 @@ class Harness:
 
         self.runtime = await self._make_runtime()
         stack.callback(self.runtime.close)
-        if opts.task_command or opts.image:  # the user's app: one trial task first, so a bad one is named at once
-            await asyncio.to_thread(trial_start, self.runtime, self.model, self.clock, opts, self.say)
         self.logs = LogShipper(self.aws.client("logs"), self.clock, interval=LOG_INTERVAL)
         stack.push_async_callback(self._close_logs, self.supervise(self.logs.run(), "log shipper"))
         for svc in self.model.services:
@@ -257,6 +261,22 @@ class Harness:
             out.append(Demand(svc.name, n, units, memory_limit(svc.task_definition), src))
         return out
 
+    async def _trial(self) -> Calibration | None:
+        """One task of the user's app on a runtime of its own (CPU scale 1 while none is chosen), then gone."""
+        runtime = await self._make_runtime()
+        try:
+            return await trial_run(runtime, self.model, self.clock, self.options, self.say)
+        finally:
+            await asyncio.to_thread(runtime.close)
+
+    def _costs(self, other_rps: float) -> Costs:
+        """What load costs here: the user's mix as measured on the trial task, else the estimates."""
+        cal = self.calibration
+        if cal is None:
+            return Costs(other_rps=other_rps)
+        return Costs(request_cpu_ms=max(cal.cost_ms, 1e-3), locust_cpu_ms=max(cal.locust_ms, 1e-3),
+                     other_rps=other_rps, source="measured")
+
     async def _choose_scale(self) -> None:
         """The CPU scale and the memory check, before any task starts (harness.capacity)."""
         opts = self.options
@@ -265,7 +285,7 @@ class Harness:
         assert self.model is not None
         self.say(check_memory(demands, self.host.memory_free_mib, self.host.memory_source))
         peak, other_rps = opts.peak(self.model) if opts.peak is not None else (100.0, 0.0)
-        self.cpu = choose_cpu_scale(demands, peak, self.host.cores, Costs(other_rps=other_rps),
+        self.cpu = choose_cpu_scale(demands, peak, self.host.cores, self._costs(other_rps),
                                     requested=opts.cpu_scale, host_source=self.host.cores_source)
         self.say(self.cpu.line())
         self.say(f"           {self.cpu.details(float(getattr(self.clock, 'scale', 1.0)))}")

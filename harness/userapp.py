@@ -5,24 +5,29 @@ A team points the harness at its app with `--task-command "npm start" --task-dir
 is (PORT, HOST and the task definition's Environment; its own process group or container; the CPU
 quota; its output in the task log), so health checks, metrics, logs and the Maildir work unchanged.
 
-Before the scheduler starts any task, `trial_start` runs one task of the app and waits for it to
-listen on its PORT within the time the load balancer would give it (see `startup_budget`): a
-command that exits at once, or an app that never listens, is refused in one line that names the
-command and quotes the end of its output, with nothing left running.
+Before the CPU scale is chosen and the scheduler starts any task, `trial_run` runs one task of the
+app and waits for it to listen on its PORT within the time the load balancer would give it (see
+`startup_budget`): a command that exits at once, or an app that never listens, is refused in one
+line that names the command and quotes the end of its output, with nothing left running. With the
+user's locustfile, the mix is calibrated on that same task (harness.userload).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.ecs.runtime import TaskSpec, cpu_reservation, memory_limit
 from harness.errors import ConfigError, TaskError
 from harness.net import free_port
 from harness.stack import HealthCheck, StackModel
 
-__all__ = ["user_command", "local_image", "startup_budget", "trial_start", "one_line"]
+if TYPE_CHECKING:
+    from harness.userload import Calibration
+
+__all__ = ["user_command", "local_image", "startup_budget", "trial_run", "one_line"]
 
 # Wall seconds any app may take to start on a busy 2-core machine, whatever the time scale
 # (a harness number about this machine, not the template's).
@@ -74,15 +79,15 @@ def _what(opts: Any) -> str:
     return f"--task-command {opts.task_command!r}{where}"
 
 
-def trial_start(runtime: Any, model: StackModel | None, clock: Any, opts: Any, say: Callable[[str], None]) -> None:
-    """Start one task of the first service's app, wait until it listens, stop it; ConfigError if it does not."""
+async def trial_run(runtime: Any, model: StackModel | None, clock: Any, opts: Any,
+                    say: Callable[[str], None]) -> Calibration | None:
+    """Start one task of the first service's app, wait until it listens (ConfigError if it does not),
+    calibrate the user's mix on it when there is one (--locustfile), stop it."""
     assert model is not None
-    if not model.services:
-        return
+    if not model.services or not model.services[0].load_balancers:
+        return None  # refused later, with its own message
     svc = model.services[0]
     td = svc.task_definition
-    if not svc.load_balancers:
-        return  # refused later, with its own message
     tg_arn, container_name = svc.load_balancers[0][0], svc.load_balancers[0][1]
     container = next((c for c in td.containers if c.name == container_name), td.containers[0])
     health = model.target_groups[tg_arn].health
@@ -93,22 +98,35 @@ def trial_start(runtime: Any, model: StackModel | None, clock: Any, opts: Any, s
                     cpu_units=cpu_reservation(td, opts.default_cpu_units)[0], memory_mib=memory_limit(td))
     what = _what(opts)
     try:
-        task = runtime.start(spec)
+        task = runtime.start(spec)  # from the event loop's thread: the task dies with the thread that started it
     except TaskError as err:
         raise ConfigError(f"{what}: cannot start it: {err}") from None
     try:
-        try:
-            runtime.wait_ready(task, budget)
-        except TaskError:
-            code = runtime.exit_code(task)
-            tail = one_line(runtime.log_tail(task)) or "(no output)"
-            if code is not None:
-                raise ConfigError(f"{what} exited with code {code} before listening on 127.0.0.1:{spec.host_port} "
-                                  f"(its PORT); its output ends: {tail}") from None
-            raise ConfigError(f"{what} did not listen on 127.0.0.1:{spec.host_port} (its PORT) within "
-                              f"{budget:g} s (the health checks' {health.unhealthy_threshold} x "
-                              f"{health.interval:g} s at this time scale); does it read $PORT? "
-                              f"Its output ends: {tail}") from None
-        say(f"your app   {what} listens on its PORT (trial task ready, stopped again)")
+        await asyncio.to_thread(_wait_listening, runtime, task, budget, health, what)
+        if opts.task_command or opts.image:
+            say(f"your app   {what} listens on its PORT (trial task {spec.task_id})")
+        if not opts.locustfile:
+            return None
+        from harness.userload import UserMix, inspect_locustfile
+
+        mix = UserMix(opts.locustfile, await asyncio.to_thread(inspect_locustfile, opts.locustfile))
+        cal = await mix.calibrate(runtime, task, opts.home / "calibration")
+        say(f"calibrate  {cal.line()}")
+        return cal
     finally:
-        runtime.stop(task, 5.0)
+        await asyncio.to_thread(runtime.stop, task, 5.0)
+
+
+def _wait_listening(runtime: Any, task: Any, budget: float, health: HealthCheck, what: str) -> None:
+    try:
+        runtime.wait_ready(task, budget)
+    except TaskError:
+        code = runtime.exit_code(task)
+        tail = one_line(runtime.log_tail(task)) or "(no output)"
+        port = task.spec.host_port
+        if code is not None:
+            raise ConfigError(f"{what} exited with code {code} before listening on 127.0.0.1:{port} "
+                              f"(its PORT); its output ends: {tail}") from None
+        raise ConfigError(f"{what} did not listen on 127.0.0.1:{port} (its PORT) within {budget:g} s (the "
+                          f"health checks' {health.unhealthy_threshold} x {health.interval:g} s at this time "
+                          f"scale); does it read $PORT? Its output ends: {tail}") from None

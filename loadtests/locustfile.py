@@ -191,6 +191,7 @@ if _USER_LOCUSTFILE:
     USER_CLASSES = usermix.paced_classes(_FOUND, _Settings.rate_per_user)
     for _i, _cls in enumerate(USER_CLASSES.values()):
         globals()[f"_UserClass{_i}"] = _cls  # Locust picks its user classes from this module's names
+    del _i, _cls  # a loop variable left at module level would be a second name for a class
 
 
 class _StatusCounter:

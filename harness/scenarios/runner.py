@@ -202,7 +202,9 @@ class ScenarioRunner:
         to be reachable here (ConfigError with the numbers when not)."""
         assert self.mix is not None and self.h.runtime is not None and self.h.model is not None
         task = self.h.schedulers[0].running_tasks()[0]
-        cal = await self.mix.calibrate(self.h.runtime, task, self.workdir / "calibration")
+        # Measured on the trial task before the CPU scale was chosen (harness.app), else here on a running one.
+        cal = getattr(self.h, "calibration", None) or await self.mix.calibrate(self.h.runtime, task,
+                                                                             self.workdir / "calibration")
         units = self._units()
         health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
         scale = float(getattr(self.clock, "scale", 1.0))
