@@ -40,6 +40,7 @@ MODELS: dict[str, str] = {
     "AWS::EC2::InternetGateway": "ec2:DeletableInternetGateway",
     # Types real VPC, cluster, alert and CDK templates use that moto lacks or answers incompletely:
     "AWS::EC2::VPC": "ec2:Vpc",
+    "AWS::EC2::Subnet": "ec2:Subnet",
     "AWS::EC2::VPCCidrBlock": "ec2:VpcCidrBlock",
     "AWS::EC2::EgressOnlyInternetGateway": "ec2:EgressOnlyInternetGateway",
     "AWS::EC2::NetworkAcl": "ec2:NetworkAcl",

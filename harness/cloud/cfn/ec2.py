@@ -353,3 +353,43 @@ class SecurityGroupEgress(_Stored, CloudFormationModel):
             ec2.revoke_security_group_egress(**self._rule(self.properties))
         except Exception:  # noqa: BLE001 - the group (and with it the rule) is already gone
             pass
+
+
+class Subnet(_Model, CloudFormationModel):
+    """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnet.html
+    moto's subnet, plus what moto's model drops: Ipv6CidrBlock, AssignIpv6AddressOnCreation and
+    MapPublicIpOnLaunch. Ref = the subnet id."""
+
+    TYPE = "AWS::EC2::Subnet"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        from moto.ec2.models.subnets import Subnet as MotoSubnet
+
+        return bool(MotoSubnet.has_cfn_attr(attr))
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        from moto.ec2.models.subnets import Subnet as MotoSubnet
+
+        props = cloudformation_json["Properties"]
+        subnet = MotoSubnet.create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                            region_name, **kwargs)
+        ec2 = _ec2(account_id, region_name)
+        if props.get("Ipv6CidrBlock"):
+            ec2.associate_subnet_cidr_block(subnet.id, str(props["Ipv6CidrBlock"]))
+        for prop, attr in (("MapPublicIpOnLaunch", "map_public_ip_on_launch"),
+                           ("AssignIpv6AddressOnCreation", "assign_ipv6_address_on_creation")):
+            if prop in props:
+                ec2.modify_subnet_attribute(subnet.id, attr, str(props[prop]).lower() == "true")
+        return subnet
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.ec2.models.subnets import Subnet as MotoSubnet
+
+        MotoSubnet.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)

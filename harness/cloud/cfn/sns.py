@@ -56,7 +56,7 @@ class TopicPolicy(_Stored, CloudFormationModel):
         for arn in props.get("Topics") or []:
             topic = backend.get_topic(str(arn))
             previous[str(arn)] = topic.policy
-            backend.set_topic_attribute(str(arn), "Policy", text)
+            backend.set_topic_attribute(str(arn), "policy", text)
         props["_previous"] = previous
         return name, {"Id": name}
 
@@ -64,4 +64,4 @@ class TopicPolicy(_Stored, CloudFormationModel):
         backend = sns_backends[self.account_id][self.region_name]
         for arn, policy in (self.properties.get("_previous") or {}).items():
             if arn in backend.topics:
-                backend.set_topic_attribute(arn, "Policy", policy)
+                backend.set_topic_attribute(arn, "policy", policy)
