@@ -213,6 +213,11 @@ def _cooldown_respected(role: str, events: Sequence[Event], roles: Roles, t0: fl
         if not grows or prev is None or cur is None or base is None:
             ok.append(False)
             continue
+        if policy.target_tracking is not None:
+            # Target tracking: the larger scale-out is ceil(base x metric / TargetValue), any count above the
+            # last one (target-tracking-scaling-policy-overview.html, ScaleOutCooldown).
+            ok.append(cur[1] > prev[1] and cur[0] == prev[1])
+            continue
         allowed = {min(roles.max_capacity, base[0] + adjustment(base[0], st.adjustment, policy.adjustment_type,
                                                                  policy.min_adjustment_magnitude))
                    for st in policy.steps}
