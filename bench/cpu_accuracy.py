@@ -108,12 +108,15 @@ def _read(cw: Any, dims: list[dict[str, str]], start: float, end: float, period:
 
 
 def measure(endpoint: str, target: float, *, units: int = 256, ms: float = 50.0, samples: int = 6,
-            scale: float = 10.0, interval: float = 10.0, log_dir: Path | None = None) -> Measurement:
-    """Load one capped sample_app task to `target` % of `units` and compare published with induced.
+            scale: float = 10.0, interval: float = 10.0, log_dir: Path | None = None,
+            cpu_scale: float = 1.0) -> Measurement:
+    """Load one capped sample_app task to `target` % of `units` x `cpu_scale` and compare published with induced.
+
+    With a CPU scale K the task's quota is units x K (harness.capacity) and the agent divides by the same.
 
     Raises QuotaNotEnforced (with the runtime's reason) where the cgroup quota cannot be set.
     """
-    vcpu = units / UNITS_PER_VCPU
+    vcpu = units * cpu_scale / UNITS_PER_VCPU
     rate = target / 100.0 * vcpu / (ms / 1000.0)  # requests per wall second
     clock = ScaledClock(scale)
     cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1",
@@ -123,7 +126,7 @@ def measure(endpoint: str, target: float, *, units: int = 256, ms: float = 50.0,
     dims = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
     published: list[tuple[float, float]] = []
     burns: list[Burn] = []
-    with ProcessRuntime(log_dir=log_dir or Path(tempfile.mkdtemp(prefix="cpu-accuracy-"))) as rt:
+    with ProcessRuntime(log_dir=log_dir or Path(tempfile.mkdtemp(prefix="cpu-accuracy-")), cpu_scale=cpu_scale) as rt:
         if rt.quota_reason is not None:
             raise QuotaNotEnforced(rt.quota_reason)
         task = rt.start(TaskSpec(f"cpu-{n}", service, "app", "sample_app", free_port(), cpu_units=units, memory_mib=256))
@@ -134,7 +137,7 @@ def measure(endpoint: str, target: float, *, units: int = 256, ms: float = 50.0,
         async def main() -> None:
             agent = MetricsAgent(cw, clock, None, sample_interval=interval)
             await clock.sleep(interval / 2)  # the client settles into its pace
-            agent.add_service(cluster, service, lambda: [task], rt.usage, units, 256)
+            agent.add_service(cluster, service, lambda: [task], rt.usage, units * cpu_scale, 256)
             prev = clock.now()
             for _ in range(samples):
                 await clock.sleep(interval)
@@ -171,6 +174,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--scale", type=float, default=10.0, help="time scale (template seconds per wall second)")
     ap.add_argument("--interval", type=float, default=10.0, help="sample interval, template seconds")
+    ap.add_argument("--cpu-scale", type=float, default=1.0, help="K: the task's quota is units x K (harness.capacity)")
     args = ap.parse_args()
 
     from moto.server import ThreadedMotoServer
@@ -180,14 +184,14 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        print(f"units={args.units} ({args.units / UNITS_PER_VCPU:g} vCPU)  ms/request={args.ms:g}  "
+        print(f"units={args.units} ({args.units / UNITS_PER_VCPU:g} vCPU) x cpu scale {args.cpu_scale:g}  ms/request={args.ms:g}  "
               f"samples={args.samples} x {args.interval:g} s template at scale {args.scale:g} "
               f"({args.interval / args.scale:g} s wall each)")
         print(f"{'target %':>9} {'induced %':>10} {'published %':>12} {'diff pts':>9} {'requests':>9}  per-sample diff")
         for target in args.targets:
             try:
                 m = measure(f"http://127.0.0.1:{port}", target, units=args.units, ms=args.ms, samples=args.samples,
-                            scale=args.scale, interval=args.interval)
+                            scale=args.scale, interval=args.interval, cpu_scale=args.cpu_scale)
             except QuotaNotEnforced as e:
                 print(f"skipped: {e}")
                 return 0

@@ -392,8 +392,13 @@ class Harness:
     async def _close_logs(self, loop: asyncio.Task[None]) -> None:
         """Stop tailing, then ship what the stopped tasks wrote last."""
         loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await loop
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # its failure was reported when it happened (harness.supervise)
+            if self.failure is None or self.failure.loop != loop.get_name():
+                log.error("the log shipper raised while stopping: %s", exc, exc_info=exc)
         if self.logs is not None:
             await self.logs.close()
 

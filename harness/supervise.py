@@ -59,6 +59,7 @@ class Supervisor:
         self.tasks: list[asyncio.Task[Any]] = []
         self.failure: LoopFailure | None = None
         self._failed: asyncio.Event | None = None
+        self._stopping = False  # cancel_all() runs: what loops raise now is logged there
 
     def _event(self) -> asyncio.Event:
         if self._failed is None:
@@ -75,7 +76,7 @@ class Supervisor:
         return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
+        if task.cancelled() or self._stopping:
             return
         exc = task.exception()
         if exc is None:
@@ -126,6 +127,7 @@ class Supervisor:
 
     async def cancel_all(self) -> None:
         """Cancel every loop and wait for them; a loop that raises while stopping is logged, not hidden."""
+        self._stopping = True
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

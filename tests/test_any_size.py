@@ -1,0 +1,86 @@
+"""Any size on any machine, end to end (issue 10): the full story on a template larger than this
+machine (12 tasks x 1 vCPU on a 2-core box, run at the CPU scale auto chooses); a phase that cannot be
+produced here refused at start, naming the phase and its numbers; a control loop that raises stops the
+run at once, named, with the report written and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_scenarios import REPO, failed, free_port, marked, run
+
+MEDIUM = "tests/data/size/medium-3-12x1024.yml"
+
+
+@pytest.mark.slow
+def test_full_story_on_a_template_larger_than_the_machine(tmp_path: Path) -> None:
+    proc, report = run(tmp_path, "full-story", "--template", MEDIUM)
+    out = proc.stdout
+    assert proc.returncode == 0 and report["passed"], (failed(report), out[-3000:])
+    line = next(ln for ln in out.splitlines() if ln.startswith("cpu scale "))
+    k = float(line.split()[2])
+    assert 0 < k < 0.5 and "12 tasks x 1024 units at up to 93%" in line, line  # 11.2 vCPU on 2 cores
+    assert max(e["new"] for e in report["events"] if e["kind"] == "desired") == 12
+    assert any(ln.startswith("plan       cpu-alert:") and ln.endswith(": ok") for ln in out.splitlines())
+
+
+@pytest.mark.slow
+def test_a_phase_that_cannot_be_produced_is_refused_at_start(tmp_path: Path) -> None:
+    """At cpu scale 1 the 3..12 x 1024 template needs 10 vCPU in its cpu-high phase: refused before load."""
+    mark = uuid.uuid4().hex
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "--home", str(tmp_path / "home"), "run", "--template", MEDIUM,
+         "--cpu-scale", "1", "--cloud-port", str(free_port()), "--report-dir", str(tmp_path / "report")],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HARNESS_TEST_MARK": mark},
+    )
+    wall = time.monotonic() - t0
+    assert marked(mark) == [], "left running"
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "phase cpu-high cannot be produced here at cpu scale 1:" in err, err[-3000:]
+    assert "12 tasks, 10.20 vCPU of template CPU" in err and "this process may use" in err
+    assert "Traceback" not in err
+    assert "load       one /cpu" not in err  # stopped before any load phase: not even calibrated
+    assert wall < 120, wall  # at start, not after the phase's minutes
+
+
+@pytest.mark.slow
+def test_a_control_loop_that_raises_stops_the_run_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The failure is injected at the alarm evaluator's evaluate_once (ours): the run stops at the first
+    evaluation, the report names the loop, the exit is non-zero, nothing is left running."""
+    from harness import cli
+    from harness.cloudwatch.alarms import AlarmEvaluator
+
+    async def boom(self: AlarmEvaluator, now: float) -> Any:
+        raise RuntimeError("injected: the evaluator's datastore is gone")
+
+    monkeypatch.setattr(AlarmEvaluator, "evaluate_once", boom)
+    t0 = time.monotonic()
+    code = cli.main(["--home", str(tmp_path / "home"), "run", "--cloud-port", str(free_port()),
+                     "--report-dir", str(tmp_path / "report")])
+    wall = time.monotonic() - t0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert code == 1, text[-3000:]
+    assert "FAILED     control loop 'alarm evaluator': RuntimeError: injected" in text
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["passed"] is False
+    assert report["failure"]["loop"] == "alarm evaluator" and "injected" in report["failure"]["error"]
+    assert "Traceback" in report["failure"]["traceback"] and "boom" in report["failure"]["traceback"]
+    assert [v["name"] for v in report["verdicts"]] == ["control loop 'alarm evaluator' keeps running"]
+    assert any(e["kind"] == "loop-failed" and e["loop"] == "alarm evaluator" for e in report["events"])
+    assert wall < 120, wall  # at once: the full story's phases would take minutes of budget
+    import psutil
+
+    assert [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE] == []
