@@ -217,6 +217,20 @@ class Cooldown:
 NO_COOLDOWN = Cooldown()
 
 
+def desired_count_activity(new: int, alarm_name: str, policy_name: str, now: float, resource_id: str) -> ScalingActivity:
+    """The activity an alarm-invoked policy records when it sets an ECS service's desired count, worded as
+    DescribeScalingActivities words it (step and target tracking alike)."""
+    return ScalingActivity(
+        description=f"Setting desired count to {new}.",
+        cause=f"monitor alarm {alarm_name} in state ALARM triggered policy {policy_name}",
+        start_time=now,
+        end_time=now,
+        status_code=SUCCESSFUL,
+        status_message=f"Successfully set desired count to {new}. Change successfully fulfilled by ecs.",
+        resource_id=resource_id,
+    )
+
+
 @dataclass(frozen=True)
 class ScalingActivity:
     """One execution of a policy, as DescribeScalingActivities reports it for an ECS service."""
@@ -335,13 +349,5 @@ def decide(
 
     if new == current:
         return Decision(None, f"desired count stays {current} within [{lo}, {hi}]", cooldown_state, step, raw)
-    activity = ScalingActivity(
-        description=f"Setting desired count to {new}.",
-        cause=f"monitor alarm {alarm_name} in state ALARM triggered policy {policy.name}",
-        start_time=now,
-        end_time=now,
-        status_code=SUCCESSFUL,
-        status_message=f"Successfully set desired count to {new}. Change successfully fulfilled by ecs.",
-        resource_id=resource_id,
-    )
+    activity = desired_count_activity(new, alarm_name, policy.name, now, resource_id)
     return Decision(new, f"policy {policy.name} sets desired count {current} -> {new}", state, step, new - current, activity)

@@ -34,11 +34,10 @@ from typing import Any, Protocol
 
 from harness.autoscaling.step import (
     NO_COOLDOWN,
-    SUCCESSFUL,
     Cooldown,
     Decision,
-    ScalingActivity,
     TargetLike,
+    desired_count_activity,
 )
 
 POLICY_TYPE = "TargetTrackingScaling"
@@ -343,15 +342,7 @@ def decide(
 
     if new == current:
         return nothing(f"desired count stays {current}: {value:g} against the target {goal:g} within [{lo}, {hi}]")
-    activity = ScalingActivity(
-        description=f"Setting desired count to {new}.",
-        cause=f"monitor alarm {alarm_name} in state ALARM triggered policy {policy.name}",
-        start_time=now,
-        end_time=now,
-        status_code=SUCCESSFUL,
-        status_message=f"Successfully set desired count to {new}. Change successfully fulfilled by ecs.",
-        resource_id=resource_id,
-    )
+    activity = desired_count_activity(new, alarm_name, policy.name, now, resource_id)
     return Decision(new, f"policy {policy.name} sets desired count {current} -> {new} "
                          f"({value:g} against the target {goal:g})", new_state, None, new - current, activity)
 
