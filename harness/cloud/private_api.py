@@ -16,11 +16,12 @@ WsgiHandler = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def _routes() -> dict[str, WsgiHandler]:
-    from harness.cloud import alarm_history, scaling_activities
+    from harness.cloud import alarm_history, ecs_tasks, scaling_activities
 
     return {
         alarm_history.ALARM_HISTORY_PATH: alarm_history.wsgi,
         scaling_activities.SCALING_ACTIVITIES_PATH: scaling_activities.wsgi,
+        ecs_tasks.ECS_SERVICE_PATH: ecs_tasks.wsgi,
     }
 
 
@@ -33,7 +34,8 @@ def route(path: str, method: str) -> WsgiHandler | None:
 
 def apply() -> None:
     """Patch moto in this process (the child) so the public read APIs serve the records."""
-    from harness.cloud import alarm_history, scaling_activities
+    from harness.cloud import alarm_history, ecs_tasks, scaling_activities
 
     alarm_history.apply()
     scaling_activities.apply()
+    ecs_tasks.apply()

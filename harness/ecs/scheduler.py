@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 from harness.clock import Clock
+from harness.cloud.ecs_tasks import EcsWriteBack
 from harness.ecs.runtime import (
     DEFAULT_CPU_UNITS,
     RunningTask,
@@ -368,6 +369,8 @@ class ServiceScheduler:
         if problems:
             raise TaskError(f"Service {service.name}: " + "; ".join(problems) + ".")
         self._config_target_type: str | None = getattr(config, "target_type", None) if config is not None else None
+        # The tasks and service events, written back so ListTasks/DescribeTasks/DescribeServices tell the truth.
+        self._api = EcsWriteBack(ecs, service, self.container)
 
     # ----- events
     def _emit(self, kind: str, task_id: str, reason: str) -> None:
@@ -433,6 +436,7 @@ class ServiceScheduler:
             if isinstance(a, StartTask):
                 self._apply_start(a, now)
         self._forget_old()
+        await self._call(self._api.sync, self.snapshot(), now)
         return actions
 
     def _health(self, t: _Task) -> str | None:
