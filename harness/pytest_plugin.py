@@ -8,6 +8,10 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
     @pytest.mark.harness_stack(template="infra/other.yml", params={"DesiredCount": "3"}, time_scale=60)
     def test_other(harness_stack): ...
 
+    # A stack larger than the machine runs at a CPU scale (default auto; see the README):
+    @pytest.mark.harness_stack(template="infra/big.yml", cpu_scale=0.1)
+    def test_big(harness_stack): ...
+
     # Your own app as the tasks (run in task_dir with $PORT and $HOST); locustfile= is checked and kept
     # in harness_stack.harness.options for your own load:
     @pytest.mark.harness_stack(task_command="node server.js", task_dir="app", locustfile="app/locustfile.py")
@@ -37,6 +41,7 @@ import pytest
 
 from harness import resources
 from harness.app import Harness, Options
+from harness.capacity import parse_cpu_scale
 from harness.clock import ScaledClock
 from harness.cloud.clients import Aws
 from harness.errors import HarnessError
@@ -64,9 +69,9 @@ class StackHandle:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30, task_command=None, "
-        "task_dir=None, locustfile=None): how `harness_stack` deploys "
-        "(parents: {PARAM: parent template})"
+        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30, cpu_scale='auto', "
+        "task_command=None, task_dir=None, locustfile=None): how `harness_stack` deploys "
+        "(parents: {PARAM: parent template}; cpu_scale: auto or K, each task's quota is its reservation x K)"
     )
 
 
@@ -128,7 +133,8 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     home = tmp_path_factory.mktemp("harness")
     parents = {str(k): Path(v).resolve() for k, v in (kw.get("parents") or {}).items()}
     options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
-                      parents=parents, **_user_service(kw))
+                      parents=parents, cpu_scale=parse_cpu_scale(str(kw.get("cpu_scale", "auto"))),
+                      **_user_service(kw))
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)
     runner.start()

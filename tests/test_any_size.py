@@ -84,3 +84,11 @@ def test_a_control_loop_that_raises_stops_the_run_named(tmp_path: Path, monkeypa
     import psutil
 
     assert [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+@pytest.mark.slow
+@pytest.mark.harness_stack(cpu_scale=0.5)
+def test_the_harness_stack_marker_sets_the_cpu_scale(harness_stack: Any) -> None:
+    h = harness_stack.harness
+    assert h.cpu_scale == 0.5 and h.cpu is not None and not h.cpu.auto
+    assert h.runtime.cpu_scale == 0.5  # each task's quota: its reservation x 0.5
