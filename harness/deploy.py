@@ -25,6 +25,7 @@ from botocore.parsers import ResponseParserError
 
 from harness.cfn import Evaluator, Pseudo, TemplateProblem, Unresolved, typed_parameters
 from harness.cfn.evaluate import as_str
+from harness.cfn.loader import CfnLoader, load_yaml
 
 from harness.cloud.clients import Aws
 from harness.cloud.server import RESOURCE_TYPES_PATH
@@ -79,27 +80,7 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 # ------------------------------------------------------------------------------------ templates
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that understands CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...)."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
+_CfnLoader = CfnLoader  # the short-form tags (harness.cfn.loader)
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -109,7 +90,7 @@ def load_template(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise TemplateError(f"cannot read template {path}: {exc.strerror or exc}") from exc
     try:
-        doc = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

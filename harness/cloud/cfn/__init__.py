@@ -30,6 +30,8 @@ MODELS: dict[str, str] = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": "applicationautoscaling:ScalingPolicy",
     "AWS::ECS::Service": "ecs:EcsService",
     "AWS::ECS::TaskDefinition": "ecs:EcsTaskDefinition",
+    "AWS::ECS::CapacityProvider": "ecs:CapacityProvider",
+    "AWS::ECS::ClusterCapacityProviderAssociations": "ecs:ClusterCapacityProviderAssociations",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "elbv2:LoadBalancer",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "elbv2:TargetGroup",
     # moto creates these but cannot delete them, so a VPC stack could never be torn down:

@@ -28,7 +28,25 @@ def apply(parsing: Any) -> None:
     _string_outputs(parsing)
     _name_failing_resources(parsing)
     _exports_after_resources()
+    _yaml_short_forms()
     parsing._harness_patched = True
+
+
+def _yaml_short_forms() -> None:
+    """moto registers its `yaml_tag_constructor` before each YAML load, by the name each of its modules
+    imported; that constructor kept a tag on a mapping as raw YAML nodes. Each name now refers to the
+    harness's reader of short forms, which constructs every tag's value deeply."""
+    import moto.cloudformation.models as models
+    import moto.cloudformation.responses as responses
+    import moto.cloudformation.utils as utils
+
+    from harness.cfn.loader import cfn_tag
+
+    def yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
+        return cfn_tag(loader, tag[1:] if tag.startswith("!") else tag, node)
+
+    for module in (models, responses, utils):
+        module.yaml_tag_constructor = yaml_tag_constructor  # type: ignore[attr-defined]
 
 
 def _exports_after_resources() -> None:
