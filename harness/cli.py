@@ -342,6 +342,7 @@ def cmd_up(args: argparse.Namespace, folder: Path) -> int:
 def cmd_run(args: argparse.Namespace, folder: Path) -> int:
     from harness import scenarios
     from harness.report import verdict_table, write_report
+    from harness.app import EVALUATION_LAG_WARN
     from harness.scenarios.runner import ScenarioRunner, build_report
 
     wall0 = time.monotonic()  # time to verdict counts from the command, deploy included
@@ -362,6 +363,10 @@ def cmd_run(args: argparse.Namespace, folder: Path) -> int:
         report = build_report(h, result, time.monotonic() - wall0)
         if h.failure is not None:
             report["failure"] = h.failure.as_dict()
+        report["evaluation_lag_seconds"] = round(h.evaluation_lag, 1)  # the latest an evaluation finished
+        if h.evaluation_lag > EVALUATION_LAG_WARN:
+            _say(f"lag        alarm evaluations finished up to {h.evaluation_lag:.1f} template seconds after their "
+                 f"minute (the machine is busy; see the 'lag' events)")
         json_path, html_path = write_report(report_dir, report)
         _say("")
         _say(verdict_table(result.verdicts))
