@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from harness import resources, state
 from harness.errors import ConfigError, HarnessError
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as err:
         print(f"harness: error: {err}", file=sys.stderr)
         return err.exit_code
-    except (BotoCoreError, ClientError) as err:
+    except (BotoCoreError, ClientError, ResponseParserError) as err:  # an emulator's HTML 500 is not a BotoCoreError
         print(f"harness: error: the AWS endpoint failed: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
