@@ -487,6 +487,19 @@ def _load_dict(stats: Any) -> dict[str, Any]:
             "total": ep(stats.total) if stats.total else None}
 
 
+def _policy_dict(p: Any) -> dict[str, Any]:
+    """A scaling policy for the report: a step policy's steps, or a target tracking policy's target, metric
+    and cooldowns (in the steps column, which the HTML shows as key=value)."""
+    tc = p.target_tracking
+    if tc is None:
+        return {"name": p.name, "adjustment_type": p.adjustment_type, "cooldown": p.cooldown,
+                "steps": [s.__dict__ for s in p.steps]}
+    return {"name": p.name, "adjustment_type": p.policy_type, "cooldown": None,
+            "steps": [{"TargetValue": tc.target_value, "metric": tc.predefined_metric_type or "custom",
+                       "ScaleOutCooldown": tc.scale_out_cooldown, "ScaleInCooldown": tc.scale_in_cooldown,
+                       "DisableScaleIn": tc.disable_scale_in}]}
+
+
 def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str, Any]:
     roles = result.roles
     alarms = [{"name": a.name, "metric": a.metric_name, "namespace": a.namespace, "statistic": a.statistic,
@@ -514,8 +527,7 @@ def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str
             "alarms": alarms,
             "scalable_targets": [{"resource_id": roles.target.resource_id, "min_capacity": roles.min_capacity,
                                   "max_capacity": roles.max_capacity}],
-            "policies": [{"name": p.name, "adjustment_type": p.adjustment_type, "cooldown": p.cooldown,
-                          "steps": [s.__dict__ for s in p.steps]} for p in (h.model.policies if h.model else ())],
+            "policies": [_policy_dict(p) for p in (h.model.policies if h.model else ())],
         },
         "phases": [{"name": n, "start": s, "end": e} for n, (s, e) in result.spans.items()],
         "events": events,
