@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from harness.ecs.scheduler import ServiceSnapshot
 from harness.errors import ConfigError
 from harness.events import Event
 from harness.load import ControlledLocustProcess, plan_users
-from harness.scenarios import Scenario, Step
+from harness.scenarios import Expectation, Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
 from harness.elb.entry import entry_url
 from harness.scenarios.roles import RolePlan, Roles, plan_roles, resolve
@@ -101,7 +101,7 @@ class RunResult:
         return bool(checked) and all(v["passed"] for v in checked) and not self.timed_out
 
 
-def target_utilization(spec: dict[str, Any], roles: Roles) -> float:
+def target_utilization(spec: Mapping[str, Any], roles: Roles) -> float:
     """Percent CPU a `{above|below: role, by: points}` load aims at, from the role's alarm threshold."""
     role = spec.get("above") or spec.get("below")
     sign = 1.0 if "above" in spec else -1.0
@@ -148,7 +148,7 @@ class ScenarioRunner:
         self.clock = harness.clock
         self.locust: ControlledLocustProcess | None = None
         self.cost_ms = CPU_MS
-        self._load: dict[str, Any] = {}
+        self._load: Mapping[str, Any] = {}
         self._tasks_seen = 0
         self._gain = 1.0
         self._aimed_at = 0.0
@@ -168,7 +168,7 @@ class ScenarioRunner:
         return [e for e in self.h.timeline.events if e.kind == kind and e.time >= since]
 
     def _condition(self, step: Step, since: float) -> bool:
-        until = step.until or {}
+        until: Mapping[str, Any] = step.until or {}
         snap = self._snapshot()
         if "healthy" in until:
             want = snap.desired if until["healthy"] == "desired" else quantity(until["healthy"], self.roles)
@@ -239,7 +239,7 @@ class ScenarioRunner:
         self.cost_ms = cost if cost > 0 else CPU_MS
         return self.cost_ms
 
-    def _users_for(self, load: dict[str, Any]) -> dict[str, int]:
+    def _users_for(self, load: Mapping[str, Any]) -> dict[str, int]:
         if self.mix is not None:
             # The user's mix: ping is a light share of it, cpu a planned number of paced users of it,
             # errors users of its error-tagged tasks.
@@ -258,7 +258,7 @@ class ScenarioRunner:
                                           CPU_RATE)
         return users
 
-    def _apply_load(self, load: dict[str, Any]) -> None:
+    def _apply_load(self, load: Mapping[str, Any]) -> None:
         assert self.locust is not None
         self._load = load
         self._aimed_at = self.clock.now()
@@ -459,7 +459,7 @@ class ScenarioRunner:
                              timed_out=step.phase in result.timed_out)
 
 
-def skipped_expectations(scenario: Scenario, phases: list[str]) -> list[dict[str, Any]]:
+def skipped_expectations(scenario: Scenario, phases: list[str]) -> list[Expectation]:
     """The expectations about skipped phases: those naming a role one of them waits for (`until`), or
     a skipped phase itself (`during`). Pure."""
     steps = [s for s in scenario.steps if s.phase in phases]
