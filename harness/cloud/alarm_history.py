@@ -83,6 +83,19 @@ def _aware(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def _query_date(reason_data: str | None) -> datetime | None:
+    """The evaluation time a state change carries in its StateReasonData (`queryDate`, AWS's
+    "2026-11-28T10:22:00.123+0000"): the item's timestamp, as on AWS, whatever the cloud's own clock says."""
+    data = _reason_data(reason_data)
+    text = data.get("queryDate") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
 def _reason_data(text: str | None) -> Any:
     if not text:
         return None
@@ -127,7 +140,7 @@ def apply() -> None:
         moto_set_state(self, alarm_name, reason, reason_data, state_value)
         if old is not None and old[0] != state_value:
             add(self.account_id, self.region_name, Item(
-                alarm_name, "MetricAlarm", now(), "StateUpdate", f"Alarm updated from {old[0]} to {state_value}",
+                alarm_name, "MetricAlarm", _query_date(reason_data) or now(), "StateUpdate", f"Alarm updated from {old[0]} to {state_value}",
                 state_update_data(old, (state_value, reason, reason_data))))
 
     def put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:

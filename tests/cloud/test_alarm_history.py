@@ -192,6 +192,8 @@ def test_broken_scale_in_leaves_aws_failure_in_the_alarm_history(aws: Aws) -> No
         assert kinds == ["Action"] * 3 + ["ConfigurationUpdate", "StateUpdate"]
         state = next(i for i in items if i["HistoryItemType"] == "StateUpdate")
         assert json.loads(state["HistoryData"])["newState"]["stateValue"] == "ALARM"
+        # Stamped with the evaluation's queryDate (as on AWS), not the cloud's own clock.
+        assert state["Timestamp"] == datetime.fromtimestamp(start + 60, timezone.utc)
         actions = [i for i in items if i["HistoryItemType"] == "Action"]
         # Auto Scaling actions are invoked again once per minute while the alarm stays in ALARM.
         assert [a["HistorySummary"] for a in actions] == [
