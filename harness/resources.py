@@ -65,3 +65,8 @@ def starter_files() -> list[tuple[str, Path]]:
     files += [(f"loadtests/{p.name}", p) for p in sorted(load.glob("*.py")) if p.name != "__init__.py"]
     files += [(f"loadtests/phases/{p.name}", p) for p in sorted((load / "phases").glob("*.json"))]
     return files
+
+
+def package_root() -> Path:
+    """The harness package's own folder (its shipped schemas)."""
+    return _folder("harness")

@@ -37,7 +37,11 @@ def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], d
     report_file = reports / "report.json"
     assert report_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (reports / "report.html").exists()
-    return proc, json.loads(report_file.read_text())
+    report = json.loads(report_file.read_text())
+    from harness.report_schema import problems
+
+    assert problems(report) == [], "report.json breaks harness/report.schema.json"
+    return proc, report
 
 
 def marked(mark: str) -> list[list[str]]:
