@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.parsers import ResponseParserError
@@ -251,3 +252,19 @@ def test_parent_stack_names() -> None:
     assert [parent_stack_name(p) for p in ("ParentVPCStack", "ParentClusterStack", "ParentAlertStack",
                                            "ParentSSHBastionStack", "ParentZoneStack")] == [
         "vpc", "cluster", "alert", "ssh-bastion", "zone"]
+
+
+@pytest.mark.slow
+@pytest.mark.harness_stack(template=str(SERVICE), parents={k: str(v) for k, v in PARENTS.items()}, time_scale=30)
+def test_the_family_serves_through_its_own_load_balancer(harness_stack: object) -> None:
+    """Deploy-and-serve: the dedicated-ALB service of the family, its parents from --parent (the marker)."""
+    import urllib.request
+
+    handle: Any = harness_stack
+    with urllib.request.urlopen(handle.url + "/", timeout=10) as resp:
+        assert resp.status == 200
+    assert handle.healthy() >= 2
+    alarms = handle.aws.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    topic = next(o["OutputValue"] for o in handle.aws.client("cloudformation").describe_stacks(StackName="alert")
+                 ["Stacks"][0]["Outputs"] if o["OutputKey"] == "TopicARN")
+    assert any(a["AlarmActions"] == [topic] for a in alarms)
