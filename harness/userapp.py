@@ -38,11 +38,12 @@ TAIL_CHARS = 300
 def user_command(command: str) -> list[str]:
     """The argv of a task command: the shell form, as a Dockerfile's `CMD npm start` runs it.
 
-    `exec` makes the shell become the app, so the app itself gets the harness's SIGTERM (the process
-    group gets it too, for apps that start children)."""
+    A simple command is `exec`ed, so the shell becomes the app; a compound one (`a; b`, `a && b`, a
+    pipe) runs as the shell's children. Either way the harness signals the whole process group."""
     if not command.strip():
         raise ConfigError("--task-command is empty: give the command that starts your app, e.g. \"node server.js\"")
-    return ["/bin/sh", "-c", f"exec {command}"]
+    compound = any(c in command for c in ";&|\n`()<>")
+    return ["/bin/sh", "-c", command if compound else f"exec {command}"]
 
 
 def local_image(image: str) -> str:

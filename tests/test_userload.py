@@ -132,11 +132,13 @@ def test_peak_rps_is_the_busiest_second() -> None:
     assert peak_rps([]) is None
 
 
+@pytest.mark.slow  # imports Locust and the user's file in a child Python
 def test_inspect_the_node_apps_locustfile() -> None:
     classes = inspect_locustfile(NODE_APP / "locustfile.py")
     assert classes == [MixClass("Browser", 3, True, True), MixClass("Checker", 1, True, False)]
 
 
+@pytest.mark.slow  # imports Locust and the user's file in a child Python
 @pytest.mark.parametrize("text, message", [
     ("import no_such_module_here\n", r"does not import \(line 1\): ModuleNotFoundError: No module named "
                                       r"'no_such_module_here'"),
