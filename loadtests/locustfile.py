@@ -9,6 +9,10 @@ Standalone:
 Without --phases or --control it behaves as a plain Locust file (users and spawn rate from -u/-r or
 the web UI).
 
+With --user-locustfile PATH (LOAD_USER_LOCUSTFILE) the load is a team's own locustfile instead of
+the sample app's: its HttpUser/FastHttpUser classes, paced per request by the phases' rate_per_user,
+as `C` (tasks not tagged error) and `C:error` (tasks tagged error); see loadtests/usermix.py.
+
 The harness (`harness/load.py`) runs it headless with env vars: LOAD_PHASES or LOAD_CONTROL,
 LOAD_CPU_MS, LOAD_ERROR_STATUS, LOAD_PING_N (see the custom arguments below).
 
