@@ -12,8 +12,8 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
     @pytest.mark.harness_stack(template="infra/big.yml", cpu_scale=0.1)
     def test_big(harness_stack): ...
 
-    # Your own app as the tasks (run in task_dir with $PORT and $HOST); locustfile= is checked and kept
-    # in harness_stack.harness.options for your own load:
+    # Your own app as the tasks (run in task_dir with $PORT and $HOST); locustfile= is checked and
+    # handed over as harness_stack.locustfile for your own load:
     @pytest.mark.harness_stack(task_command="node server.js", task_dir="app", locustfile="app/locustfile.py")
     def test_mine(harness_stack): ...
 
@@ -62,6 +62,7 @@ class StackHandle:
     timeline: Timeline
     model: StackModel
     harness: Harness
+    locustfile: Path | None = None  # the marker's locustfile=, checked (your classes import); run it on .url
 
     def healthy(self) -> int:
         return sum(s.snapshot().healthy for s in self.harness.schedulers)
@@ -125,6 +126,14 @@ def _user_service(kw: dict[str, Any]) -> dict[str, Any]:
     return {"task_command": command, "task_dir": task_dir, "locustfile": locustfile}
 
 
+def _options_of(kw: dict[str, Any]) -> tuple[dict[str, Any], Path | None]:
+    """(Options keywords, the checked locustfile). The fixture runs no scenario, so the locustfile is not
+    calibrated (Locust must start from the main thread; the stack runs in a background one): it is
+    handed to the test on the handle."""
+    user = _user_service(kw)
+    return {k: v for k, v in user.items() if k != "locustfile"}, user["locustfile"]
+
+
 @pytest.fixture
 def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     marker = request.node.get_closest_marker("harness_stack")
@@ -132,9 +141,10 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     template = Path(kw.get("template") or REPO_TEMPLATE).resolve()
     home = tmp_path_factory.mktemp("harness")
     parents = {str(k): Path(v).resolve() for k, v in (kw.get("parents") or {}).items()}
+    user_options, locustfile = _options_of(kw)
     options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
                       parents=parents, cpu_scale=parse_cpu_scale(str(kw.get("cpu_scale", "auto"))),
-                      **_user_service(kw))
+                      **user_options)
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)
     runner.start()
@@ -145,6 +155,6 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             raise runner.error
         assert harness.aws and harness.mailbox is not None and harness.model and harness.proxies
         yield StackHandle(url=harness.proxies[0].url(), aws=harness.aws, mailbox=harness.mailbox,
-                          timeline=harness.timeline, model=harness.model, harness=harness)
+                          timeline=harness.timeline, model=harness.model, harness=harness, locustfile=locustfile)
     finally:
         runner.stop()
