@@ -410,10 +410,14 @@ def scenario_peak(scenario: Any) -> Callable[[Any], tuple[float, float]]:
 
     def peak(model: Any) -> tuple[float, float]:
         from harness.scenarios import runner
-        from harness.scenarios.roles import resolve
+        from harness.scenarios.roles import plan_roles, resolve
 
         roles = resolve(model)
-        phases = scenario_phases(scenario.steps, tasks=roles.max_capacity, cpu_units=UNITS_PER_VCPU,
+        # Phases the stack cannot have are not run; a scenario that lacks a role stops before any load
+        # (ScenarioRunner says so and writes the report), so neither counts towards the peak.
+        plan = plan_roles(roles, scenario.steps, scenario.expect)
+        steps = [] if plan.stop else [s for s in scenario.steps if s.phase not in plan.skip_phases]
+        phases = scenario_phases(steps, tasks=roles.max_capacity, cpu_units=UNITS_PER_VCPU,
                                  target=lambda spec: runner.target_utilization(dict(spec), roles),
                                  rates={"ping": runner.PING_RATE, "errors": runner.ERROR_RATE})
         return peak_of(phases)

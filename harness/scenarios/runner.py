@@ -195,7 +195,11 @@ class ScenarioRunner:
     def _needs(self) -> list[PhaseNeed]:
         """Each CPU phase's target at the most tasks it may run with (MaxCapacity)."""
         return [PhaseNeed(s.phase, target_utilization(s.load["cpu"], self.roles), self.roles.max_capacity)
-                for s in self.scenario.steps if s.load.get("cpu")]
+                for s in self._steps() if s.load.get("cpu")]
+
+    def _steps(self) -> list[Step]:
+        """The phases this stack can have (those the role plan skips are not run, nor planned for)."""
+        return [s for s in self.scenario.steps if s.phase not in self.role_plan.skip_phases]
 
     async def calibrate_mix(self, say: Any) -> float:
         """The user's mix measured on one real task, its per-user pace chosen, and every CPU phase checked
@@ -311,7 +315,7 @@ class ScenarioRunner:
         from harness import capacity
 
         host = self.h.host or capacity.read_host()
-        phases = capacity.scenario_phases(self.scenario.steps, tasks=self.roles.max_capacity,
+        phases = capacity.scenario_phases(self._steps(), tasks=self.roles.max_capacity,
                                           cpu_units=self._snapshot().cpu_units,
                                           target=lambda spec: target_utilization(dict(spec), self.roles),
                                           rates={"ping": PING_RATE, "errors": ERROR_RATE})
