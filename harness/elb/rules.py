@@ -30,6 +30,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 RULE_CONDITION_DOC = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"
@@ -229,61 +230,56 @@ def _reaches(rules: Sequence[Rule], target_group_arn: str, req: Request) -> bool
 # ------------------------------------------------------------------------------ reading the API's form
 
 
-def parse_condition(c: Mapping[str, object]) -> Condition:
+def parse_condition(c: Mapping[str, Any]) -> Condition:
     """An ELBv2 RuleCondition (DescribeRules) -> Condition; the `*Config` form wins over legacy `Values`."""
     f = str(c.get("Field", ""))
-    legacy = tuple(str(v) for v in c.get("Values") or ())  # type: ignore[attr-defined]
+    legacy = tuple(str(v) for v in c.get("Values") or ())
 
-    def cfg(name: str) -> Mapping[str, object]:
-        value = c.get(name) or {}
+    def cfg(name: str | None) -> Mapping[str, Any]:
+        value = c.get(name) if name else None
         return value if isinstance(value, Mapping) else {}
 
     if f == "http-header":
         h = cfg("HttpHeaderConfig")
-        return Condition(f, tuple(str(v) for v in h.get("Values") or ()),  # type: ignore[attr-defined]
-                         header_name=str(h.get("HttpHeaderName", "")))
+        return Condition(f, tuple(str(v) for v in h.get("Values") or ()), header_name=str(h.get("HttpHeaderName", "")))
     if f == "query-string":
         pairs = cfg("QueryStringConfig").get("Values") or ()
         return Condition(f, query=tuple((str(p["Key"]) if p.get("Key") else None, str(p.get("Value", "")))
-                                        for p in pairs))  # type: ignore[union-attr, index, attr-defined]
+                                        for p in pairs))
     config_name = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig",
                    "http-request-method": "HttpRequestMethodConfig", "source-ip": "SourceIpConfig"}.get(f)
-    values = tuple(str(v) for v in cfg(config_name).get("Values") or ()) if config_name else ()  # type: ignore[attr-defined]
+    values = tuple(str(v) for v in cfg(config_name).get("Values") or ())
     return Condition(f, values or legacy)
 
 
-def parse_action(a: Mapping[str, object]) -> Action:
+def parse_action(a: Mapping[str, Any]) -> Action:
     """An ELBv2 Action -> Action."""
     t = str(a.get("Type", ""))
     order = int(str(a.get("Order", 0)))
     if t == "forward":
         fc = a.get("ForwardConfig") or {}
-        groups = tuple((str(g["TargetGroupArn"]), int(str(g.get("Weight", 1))))
-                       for g in (fc.get("TargetGroups") or ()))  # type: ignore[union-attr, index, attr-defined]
+        groups = tuple((str(g["TargetGroupArn"]), int(str(g.get("Weight", 1)))) for g in fc.get("TargetGroups") or ())
         if not groups and a.get("TargetGroupArn"):
             groups = ((str(a["TargetGroupArn"]), 1),)
         return Action(t, order, target_groups=groups)
     if t == "fixed-response":
         fr = a.get("FixedResponseConfig") or {}
-        return Action(t, order, status_code=str(fr.get("StatusCode", "200")),  # type: ignore[union-attr]
-                      content_type=fr.get("ContentType") or None,  # type: ignore[union-attr]
-                      message_body=fr.get("MessageBody"))  # type: ignore[union-attr]
+        return Action(t, order, status_code=str(fr.get("StatusCode", "200")), content_type=fr.get("ContentType") or None,
+                      message_body=fr.get("MessageBody"))
     if t == "redirect":
         rc = a.get("RedirectConfig") or {}
-        get = rc.get  # type: ignore[union-attr]
-        return Action(t, order, protocol=get("Protocol"), host=get("Host"), port=None if get("Port") is None
-                      else str(get("Port")), path=get("Path"), query=get("Query"),
-                      redirect_code=str(get("StatusCode", "HTTP_302")))
+        return Action(t, order, protocol=rc.get("Protocol"), host=rc.get("Host"),
+                      port=None if rc.get("Port") is None else str(rc.get("Port")), path=rc.get("Path"),
+                      query=rc.get("Query"), redirect_code=str(rc.get("StatusCode", "HTTP_302")))
     return Action(t, order)
 
 
-def parse_rule(r: Mapping[str, object]) -> Rule:
+def parse_rule(r: Mapping[str, Any]) -> Rule:
     """An ELBv2 Rule (DescribeRules) -> Rule; Priority "default" is the default rule."""
     prio = str(r.get("Priority", "default"))
     return Rule(
         arn=str(r.get("RuleArn", "")),
         priority=None if r.get("IsDefault") or prio == "default" else int(prio),
-        conditions=tuple(parse_condition(c) for c in r.get("Conditions") or ()),  # type: ignore[attr-defined]
-        actions=tuple(sorted((parse_action(a) for a in r.get("Actions") or ()),  # type: ignore[attr-defined]
-                             key=lambda x: x.order)),
+        conditions=tuple(parse_condition(c) for c in r.get("Conditions") or ()),
+        actions=tuple(sorted((parse_action(a) for a in r.get("Actions") or ()), key=lambda x: x.order)),
     )
