@@ -33,7 +33,8 @@ from harness.elb.entry import entry_url
 from harness.elb.proxy import ListenerRouting, LoadBalancerProxy
 from harness.elb.targets import TargetGroupRuntime
 from harness.errors import ConfigError, DeployError
-from harness.events import Timeline
+from harness.events import (EvaluationLag, LbCounters, LoopFailed, MailSent, TargetChange, TaskChange, TaskCounts,
+                            Timeline)
 from harness.logs import LogShipper
 from harness.mailbox import Mailbox, SmtpSink, relay_answers
 from harness.scaling import ScalingExecutor
@@ -129,7 +130,7 @@ class Harness:
         return self.supervisor.failure
 
     def _loop_failed(self, failure: LoopFailure) -> None:
-        self.timeline.emit(self.clock.now(), "loop-failed", loop=failure.loop, error=failure.error)
+        self.timeline.emit(self.clock.now(), LoopFailed(loop=failure.loop, error=failure.error))
         self.say(f"FAILED     control loop '{failure.loop}': {failure.error}")
 
     def supervise(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -354,8 +355,8 @@ class Harness:
             now = self.clock.now()
             for sched in self.schedulers:
                 snap = sched.snapshot()
-                self.timeline.emit(now, "tasks", service=sched.service.name, desired=snap.desired,
-                                   running=snap.running, healthy=snap.healthy)
+                self.timeline.emit(now, TaskCounts(service=sched.service.name, desired=snap.desired,
+                                                   running=snap.running, healthy=snap.healthy))
             for i, proxy in enumerate(self.proxies):
                 st = proxy.stats
                 cur = (st.request_count, st.elb_5xx_count, st.target_5xx_count)
@@ -363,16 +364,16 @@ class Harness:
                 last[i] = cur
                 healthy = sum(g.healthy_count() for g in self.groups.values())
                 unhealthy = sum(g.unhealthy_count() for g in self.groups.values())
-                self.timeline.emit(now, "lb", requests=cur[0] - before[0], elb_5xx=cur[1] - before[1],
-                                   target_5xx=cur[2] - before[2], healthy=healthy, unhealthy=unhealthy)
+                self.timeline.emit(now, LbCounters(requests=cur[0] - before[0], elb_5xx=cur[1] - before[1],
+                                                   target_5xx=cur[2] - before[2], healthy=healthy, unhealthy=unhealthy))
             for mail in await asyncio.to_thread(self.mailbox.messages):
                 if mail.id not in seen_mail:
                     seen_mail.add(mail.id)
-                    self.timeline.emit(now, "mail", to=list(mail.to), subject=mail.subject, body=mail.body)
+                    self.timeline.emit(now, MailSent(to=list(mail.to), subject=mail.subject, body=mail.body))
 
     def _target_event(self, target: Any, old: Any, new: Any) -> None:
-        self.timeline.emit(self.clock.now(), "target", target=target.id, old=old.value, new=new.value,
-                           reason=target.reason or "")
+        self.timeline.emit(self.clock.now(), TargetChange(target=target.id, old=old.value, new=new.value,
+                                                          reason=target.reason or ""))
 
     def _ship_logs(self, sched: ServiceScheduler, event: Any) -> None:
         """awslogs: a running task's output goes to <group>/<prefix>/<container>/<task id>."""
@@ -387,7 +388,7 @@ class Harness:
             self.logs.remove(event.task_id)
 
     def _task_event(self, event: Any) -> None:
-        self.timeline.emit(self.clock.now(), "task", task_id=event.task_id, action=event.kind, reason=event.reason or "")
+        self.timeline.emit(self.clock.now(), TaskChange(task_id=event.task_id, action=event.kind, reason=event.reason or ""))
 
     async def _close_logs(self, loop: asyncio.Task[None]) -> None:
         """Stop tailing, then ship what the stopped tasks wrote last."""
@@ -418,8 +419,8 @@ class Harness:
             self.evaluation_lag = max(self.evaluation_lag, behind)
             if behind > EVALUATION_LAG_WARN:
                 log.warning("alarm evaluation of %.0f finished %.1f template seconds behind its minute", tick, behind)
-                self.timeline.emit(self.clock.now(), "lag", loop="alarm evaluator", tick=tick,
-                                   behind=round(behind, 1), started_behind=round(started - tick, 1))
+                self.timeline.emit(self.clock.now(), EvaluationLag(loop="alarm evaluator", tick=tick, behind=round(behind, 1),
+                                                                   started_behind=round(started - tick, 1)))
             if len(ev.errors) > seen_errors:
                 at, alarm, err = ev.errors[seen_errors]
                 raise LoopError(f"alarm evaluator: evaluating {alarm} at template second {at:.0f} failed: {err}")

@@ -25,6 +25,8 @@ from typing import Any, ClassVar, TypeVar
 
 log = logging.getLogger(__name__)
 
+OPTIONAL: Any = {"optional": True}  # field metadata: absent from the event's data while None
+
 
 @dataclass(frozen=True)
 class TypedEvent:
@@ -33,10 +35,10 @@ class TypedEvent:
     KIND: ClassVar[str] = ""
 
     def as_data(self) -> dict[str, Any]:
-        """The event's fields as report.json holds them (shallow: lists and dicts stay as they are); an
-        optional field left at None is left out, as the kwargs spelling leaves it out."""
+        """The event's fields as report.json holds them (shallow: lists and dicts stay as they are); a
+        field marked OPTIONAL is left out while None (`"error" in sample` tells a failed sample)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if not (f.default is None and getattr(self, f.name) is None)}
+                if not (f.metadata.get("optional") and getattr(self, f.name) is None)}
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class ServiceSample(TypedEvent):
     cpu: float | None = None
     memory: float | None = None
     tasks: int = 0
-    error: str | None = None
+    error: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class PhaseChange(TypedEvent):
     KIND: ClassVar[str] = "phase"
     name: str
     action: str
-    timed_out: bool | None = None
+    timed_out: bool | None = field(default=None, metadata=OPTIONAL)  # on "end" only
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def test_emitted_as_a_type_and_read_as_one() -> None:
     assert tl.typed(DesiredChange) == [(70.0, DesiredChange(old=2, new=3, policy="up", resource_id="service/c/s"))]
     assert tl.events[1].kind == "alarm" and tl.events[1].data == {"name": "hi", "old": "OK", "new": "ALARM",
                                                                   "reason": "Threshold Crossed"}
-    assert tl.events[0].data == {"name": "cpu-high", "action": "start"}  # optional fields left at None: left out
+    assert tl.events[0].data == {"name": "cpu-high", "action": "start"}  # timed_out is said on "end" only
     assert seen == [e.typed for e in tl.events]
     with pytest.raises(dataclasses.FrozenInstanceError):
         tl.events[1].typed.new = "OK"  # type: ignore[union-attr, misc]

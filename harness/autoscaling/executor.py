@@ -26,7 +26,8 @@ from harness.autoscaling.step import NO_COOLDOWN, Cooldown, Decision, ScalingAct
 from harness.clock import Clock
 from harness.cloud import scaling_activities
 from harness.errors import CloudError, ConfigError
-from harness.events import Timeline
+from harness.events import DesiredChange, Timeline
+from harness.events import ScalingActivity as ScalingActivityEvent  # step.ScalingActivity is the API's record
 
 log = logging.getLogger(__name__)
 
@@ -363,19 +364,16 @@ class ScalingExecutor:
                 # Written back, so DescribeScalingActivities shows it (harness.cloud.scaling_activities).
                 await asyncio.to_thread(scaling_activities.write_back, self._aas, activity,
                                         namespace=policy.service_namespace, dimension=policy.scalable_dimension)
-                self.timeline.emit(
-                    now,
-                    "scaling",
+                self.timeline.emit(now, ScalingActivityEvent(
                     resource_id=policy.resource_id,
                     policy=policy.name,
                     alarm=alarm.name,
                     description=activity.description,
                     cause=activity.cause,
                     status=activity.status_code,
-                )
-            self.timeline.emit(
-                now, "desired", resource_id=policy.resource_id, old=desired, new=decision.new_desired, policy=policy.name
-            )
+                ))
+            self.timeline.emit(now, DesiredChange(resource_id=policy.resource_id, old=desired, new=decision.new_desired,
+                                                  policy=policy.name))
             log.info("%s", decision.reason)
             return decision
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from harness.clock import Clock
 from harness.errors import CloudError, TaskError
-from harness.events import Timeline
+from harness.events import ServiceSample, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -404,8 +404,8 @@ class MetricsAgent:
             if u.memory_percent is not None:
                 out.append(Datum(ECS_NAMESPACE, "MemoryUtilization", dims, "Percent", value=u.memory_percent))
             if self.timeline is not None:
-                self.timeline.emit(now, "sample", namespace=ECS_NAMESPACE, cluster=s.cluster, service=s.name,
-                                   cpu=u.cpu_percent, memory=u.memory_percent, tasks=len(current))
+                self.timeline.emit(now, ServiceSample(namespace=ECS_NAMESPACE, cluster=s.cluster, service=s.name,
+                                                      cpu=u.cpu_percent, memory=u.memory_percent, tasks=len(current)))
         return out
 
     def _sample_lbs(self) -> list[Datum]:
@@ -456,4 +456,4 @@ class MetricsAgent:
             except CloudError as e:
                 log.warning("%s", e)
                 if self.timeline is not None:
-                    self.timeline.emit(self.clock.now(), "sample", error=str(e))
+                    self.timeline.emit(self.clock.now(), ServiceSample(error=str(e)))

@@ -37,7 +37,7 @@ from harness.cloud.alarm_history import action_texts, record_action
 from harness.clock import Clock
 from harness.cloudwatch import evaluate as ev
 from harness.errors import CloudError
-from harness.events import Timeline
+from harness.events import AlarmAction, AlarmTransition, MetricDatapoint, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -479,9 +479,7 @@ class AlarmEvaluator:
             if self._emitted.get(key) == s.value:
                 continue  # already reported; a late sample that changes the value is reported again
             self._emitted[key] = s.value
-            self.timeline.emit(
-                now,
-                "metric",
+            self.timeline.emit(now, MetricDatapoint(
                 alarm=alarm.name,
                 namespace=alarm.namespace,
                 metric=alarm.metric_name,
@@ -491,7 +489,7 @@ class AlarmEvaluator:
                 period=alarm.period,
                 value=s.value,
                 sample_count=s.sample_count,
-            )
+            ))
 
     def _record_transition(
         self, alarm: MetricAlarm, old: str, new: str, text: str, data: dict[str, Any], now: float
@@ -508,7 +506,7 @@ class AlarmEvaluator:
             },
         )
         self._history.setdefault(alarm.name, []).append(item)
-        self.timeline.emit(now, "alarm", name=alarm.name, old=old, new=new, reason=text)
+        self.timeline.emit(now, AlarmTransition(name=alarm.name, old=old, new=new, reason=text))
         log.info("alarm %s: %s -> %s: %s", alarm.name, old, new, text)
 
     def _record_action(self, alarm: MetricAlarm, arn: str, ok: bool, detail: str, now: float,
@@ -523,8 +521,8 @@ class AlarmEvaluator:
             HistoryItem(alarm.name, now, "Action", summary, {**data, "detail": detail})
         )
         # On the timeline too: the report's "why" follows an alarm to what its actions did.
-        self.timeline.emit(now, "action", alarm=alarm.name, arn=arn, ok=ok, summary=summary, detail=detail,
-                           state=state or alarm.state_value)
+        self.timeline.emit(now, AlarmAction(alarm=alarm.name, arn=arn, ok=ok, summary=summary, detail=detail,
+                                            state=state or alarm.state_value))
         endpoint = getattr(getattr(self._cw, "meta", None), "endpoint_url", None)
         if endpoint and self._cloud_history:
             try:

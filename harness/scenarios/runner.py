@@ -26,7 +26,7 @@ from harness.app import Harness
 from harness.cloudwatch.evaluate import ALARM
 from harness.ecs.scheduler import ServiceSnapshot
 from harness.errors import ConfigError
-from harness.events import Event
+from harness.events import DesiredChange, Event, FaultInjected, LoadChange, PhaseChange, RunStopped
 from harness.load import ControlledLocustProcess, plan_users
 from harness.scenarios import Expectation, Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
@@ -271,8 +271,9 @@ class ScenarioRunner:
         rates = ({"CpuUser": CPU_RATE, "PingUser": PING_RATE, "ErrorUser": ERROR_RATE} if self.mix is None else
                  self.mix.rates(self._mix_rate if load.get("cpu") else PING_RATE, ERROR_RATE))
         self.locust.set_load(users, spawn_rate=100.0, cpu_ms=CPU_MS, rate_per_user=rates)
-        self.h.timeline.emit(self.clock.now(), "load", users=users, gain=round(self._gain, 3),
-                             target_cpu=target_utilization(load["cpu"], self.roles) if load.get("cpu") else None)
+        self.h.timeline.emit(self.clock.now(), LoadChange(
+            users=users, gain=round(self._gain, 3),
+            target_cpu=target_utilization(load["cpu"], self.roles) if load.get("cpu") else None))
 
     def _measured_cpu(self, since: float) -> float | None:
         values = [e.data["cpu"] for e in self._events("sample", since)
@@ -346,7 +347,7 @@ class ScenarioRunner:
                 problem = str(err)
         if problem is not None:
             say(f"stopped    {problem}")
-            self.h.timeline.emit(self.clock.now(), "stopped", reason=problem)
+            self.h.timeline.emit(self.clock.now(), RunStopped(reason=problem))
             result.verdicts = [{"name": "the stack has what the scenario needs", "expected": "every role it uses, "
                                 "and a URL that reaches the service", "observed": problem, "passed": False}]
             result.t1 = self.clock.now()
@@ -412,26 +413,26 @@ class ScenarioRunner:
     async def _run_step(self, step: Step, result: RunResult, say: Any) -> None:
         if step.phase in self.role_plan.skip_phases:  # the stack cannot have what it waits for (said at start)
             result.skipped.append(step.phase)
-            self.h.timeline.emit(self.clock.now(), "phase", name=step.phase, action="skipped")
+            self.h.timeline.emit(self.clock.now(), PhaseChange(name=step.phase, action="skipped"))
             return
         if self.mix is not None and step.load.get("errors") and not self.mix.has_error_traffic:
             say(f"skipped    phase {step.phase}: {self.mix.path.name} has no task tagged 'error' (Locust's @tag), "
                 f"so there is no error traffic; its expectations are not counted as passed")
             result.skipped.append(step.phase)
-            self.h.timeline.emit(self.clock.now(), "phase", name=step.phase, action="skipped")
+            self.h.timeline.emit(self.clock.now(), PhaseChange(name=step.phase, action="skipped"))
             return
         start = self.clock.now()
-        self.h.timeline.emit(start, "phase", name=step.phase, action="start")
+        self.h.timeline.emit(start, PhaseChange(name=step.phase, action="start"))
         if step.set_desired:
             n = quantity(step.set_desired, self.roles)
             svc = self.roles.service
             assert self.h.aws is not None
             await asyncio.to_thread(self.h.aws.client("ecs").update_service, cluster=svc.cluster, service=svc.name,
                                     desiredCount=n)
-            self.h.timeline.emit(self.clock.now(), "desired", old=self._snapshot().desired, new=n, policy="scenario")
+            self.h.timeline.emit(self.clock.now(), DesiredChange(old=self._snapshot().desired, new=n, policy="scenario"))
         if step.fault == "hang_tasks":
             pids = self._hang_tasks()
-            self.h.timeline.emit(self.clock.now(), "fault", name="hang_tasks", pids=pids)
+            self.h.timeline.emit(self.clock.now(), FaultInjected(name="hang_tasks", pids=pids))
         if not self._calibrated and step.load.get("cpu"):
             self._calibrated = True
             if self.mix is not None:
@@ -459,8 +460,7 @@ class ScenarioRunner:
         await self.clock.sleep(grid_wait(self.clock.now()))
         end = self.clock.now()
         result.spans[step.phase] = (start, end)
-        self.h.timeline.emit(end, "phase", name=step.phase, action="end",
-                             timed_out=step.phase in result.timed_out)
+        self.h.timeline.emit(end, PhaseChange(name=step.phase, action="end", timed_out=step.phase in result.timed_out))
 
 
 def skipped_expectations(scenario: Scenario, phases: list[str]) -> list[Expectation]:
