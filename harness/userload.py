@@ -62,6 +62,7 @@ CALIBRATION_RATE = 25.0  # requests per second per user while calibrating
 CALIBRATION_WINDOW_S = 3.0  # wall seconds of requests measured
 CALIBRATION_MAX_S = 12.0  # wall seconds the measured window may grow to while too few requests came back
 CALIBRATION_MIN_REQUESTS = 30
+CALIBRATION_WARMUP_WRITES = 1  # Locust status writes (one a second) of requests before the measured window
 USERS_PER_TASK = 10  # users that would hold one task at 100 % of its reservation: the pacing's granularity
 USER_RATE_RANGE = (0.2, 50.0)  # requests per second one user may be paced at
 LOCUST_CORE_SHARE = 0.8  # of one core: Locust is one process (one core at most), and needs headroom
@@ -280,6 +281,8 @@ class UserMix:
     def _measure(self, lp: LocustProcess, runtime: Any, task: Any) -> Calibration:
         where = f"--locustfile {self.path}"
         first = self._wait_requests(lp, None, CALIBRATION_MAX_S + 20.0, where)
+        for _ in range(CALIBRATION_WARMUP_WRITES):  # a fresh app warms up (JIT, caches) before it is measured
+            first = self._wait_requests(lp, first, CALIBRATION_MAX_S, where)
         t0, cpu0, lc0 = time.monotonic(), runtime.usage(task).cpu_seconds, _cpu(lp.pid)
         last = first
         while True:
