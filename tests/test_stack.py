@@ -120,3 +120,27 @@ def test_teardown_removes_alarms_and_policies(aws: Aws, ecs_deployment: Deployme
         ServiceNamespace="ecs")["ScalingPolicies"]}
     assert not arns & {p.arn for p in model.policies}
     assert "variant2" not in {s["StackName"] for s in aws.client("cloudformation").describe_stacks()["Stacks"]}
+
+
+def test_every_stack_of_a_shared_alb_deployment_is_read(aws: Aws, ecs_deployment: Deployment) -> None:
+    """The load balancer and listener of the cluster stack, the service stack's ListenerRule, the alert
+    topic of the alert stack: one model, with the parents found from the service stack's parameters."""
+    from tests.shared_alb import shared_alb_stacks
+
+    with shared_alb_stacks(aws) as (name, model):
+        assert model.stacks[0] == name and len(model.stacks) == 4
+        svc = model.service()
+        tg = svc.load_balancers[0].target_group_arn
+        lb = model.load_balancer_for(tg)  # through the rule: the listener's default is a fixed response
+        assert lb is not None and lb.name.startswith("sa-cluster-")
+        (listener,) = lb.listeners
+        assert listener.target_group_arn is None and listener.default_actions[0].type == "fixed-response"
+        rule = next(r for r in listener.all_rules() if not r.is_default)
+        assert (rule.priority, rule.conditions[0].field, rule.conditions[0].values) == (10, "path-pattern", ("/*",))
+        assert listener.forwards_to() == {tg}
+        (topic,) = model.topics
+        assert topic.arn.split(":")[-1].startswith("sa-alert-") and topic.subscriptions[0].endpoint == "ops@example.com"
+        assert model.alarm("CpuAlert").alarm_actions == (topic.arn,)
+        # Read again with the parents named explicitly: the same stacks, once each.
+        again = read_stack(aws, name, ("vpc", model.stacks[2], model.stacks[3]))
+        assert sorted(again.stacks) == sorted(model.stacks)
