@@ -165,3 +165,39 @@ def test_parse_mounts_and_own_cgroup() -> None:
     assert str(v2) == "/sys/fs/cgroup/unified"
     own = parse_proc_cgroup("4:memory:/job/42\n2:cpu,cpuacct:/\n0::/user.slice\n")
     assert own == {"memory": "/job/42", "cpu": "/", "cpuacct": "/", "": "/user.slice"}
+
+
+# ------------------------------------------------------------ network modes, Fargate (pure tables)
+from harness.ecs.scheduler import api_target, compatibility_problems  # noqa: E402
+
+
+@pytest.mark.parametrize("mode,requires,launch,cpu,mem,target,expected", [
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+    ("awsvpc", ("FARGATE",), "FARGATE", 256, 512, "ip", []),
+    ("awsvpc", ("FARGATE",), None, 1024, 8192, "ip", []),
+    ("awsvpc", ("FARGATE",), "FARGATE", 256, 4096, "ip", ["Fargate has no task size of 256 CPU units with 4096 MiB"]),
+    ("awsvpc", ("FARGATE",), "FARGATE", 300, 512, "ip", ["Fargate has no task size of 300 CPU units"]),
+    ("awsvpc", ("FARGATE",), "FARGATE", None, None, "ip", ["needs a task-level Cpu and Memory"]),
+    ("bridge", ("FARGATE",), "FARGATE", 256, 512, "instance", ["needs NetworkMode awsvpc, not bridge"]),
+    ("bridge", ("EC2",), "FARGATE", None, None, "instance", ["launch type FARGATE is not in", "awsvpc"]),
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html: awsvpc needs ip, bridge/host instance
+    ("awsvpc", ("EC2",), "EC2", None, None, "instance", ["network mode awsvpc needs a target group of target type ip"]),
+    ("bridge", (), None, None, None, "ip", ["network mode bridge needs a target group of target type instance"]),
+    ("host", ("EC2",), "EC2", None, None, "instance", []),
+    ("bridge", (), None, None, None, None, []),  # no load balancer
+])
+def test_compatibility_problems(mode: str, requires: tuple[str, ...], launch: str | None, cpu: int | None,
+                                mem: int | None, target: str | None, expected: list[str]) -> None:
+    problems = compatibility_problems(mode, requires, launch, cpu, mem, target)
+    for want in expected:
+        assert any(want in p for p in problems), problems
+    if not expected:
+        assert problems == []
+
+
+@pytest.mark.parametrize("target_type,expected", [
+    ("ip", {"Id": "127.0.0.1", "Port": 41000}),  # awsvpc: the task's address and its port
+    ("instance", {"Id": "i-0000000abcdef0123", "Port": 41000}),  # bridge/host: its (pseudo) instance, host port
+])
+def test_api_target(target_type: str, expected: dict[str, object]) -> None:
+    assert api_target(target_type, "abcdef0123", 41000) == expected
