@@ -524,11 +524,10 @@ def _check(aws: Aws, order: list[StackPlan]) -> None:
             problems.append(Problem(f"{source}: {exc}", stack=plan.name))
             continue
         problems += _type_problems(source, unsupported_types(active, supported))
-        for logical_id, res in active.items():
-            try:
-                ev.evaluate_in(f"resource {logical_id}", {k: v for k, v in res.items() if k != "Condition"})
-            except TemplateProblem as exc:
-                problems.append(Problem(f"{source}: {exc}", stack=plan.name, resource=logical_id))
+        for where, text in ev.problems():
+            kind, _, culprit = where.partition(" ")
+            problems.append(Problem(f"{source}: {text}", stack=plan.name,
+                                    resource=culprit if kind == "resource" else None))
         try:
             imports = ev.imports()
             new_exports = ev.export_names()

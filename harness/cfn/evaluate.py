@@ -455,13 +455,33 @@ class Evaluator:
         resources and shown outputs, in the Fn::If branches taken. A name may be Unresolved."""
         self._imports = []
         try:
-            for _ in self.evaluated_resources():
-                pass
-            for key, out in self.active_outputs().items():
-                self.evaluate_in(f"output {key}", out.get("Value"))
+            for where, node in self.parts():
+                try:
+                    self.evaluate_in(where, node)
+                except TemplateProblem:
+                    continue  # a part CloudFormation would reject is reported by itself (see `problems`)
             return list(self._imports)
         finally:
             self._imports = None
+
+    def parts(self) -> list[tuple[str, Any]]:
+        """("resource X" | "output Y", node) for what CloudFormation creates and shows."""
+        out: list[tuple[str, Any]] = [
+            (f"resource {logical_id}", {k: v for k, v in res.items() if k != "Condition"})
+            for logical_id, res in self.active_resources().items()
+        ]
+        out += [(f"output {key}", o.get("Value")) for key, o in self.active_outputs().items()]
+        return out
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(where, message) for each created resource or shown output CloudFormation would reject."""
+        found: list[tuple[str, str]] = []
+        for where, node in self.parts():
+            try:
+                self.evaluate_in(where, node)
+            except TemplateProblem as exc:
+                found.append((where, str(exc)))
+        return found
 
     def outputs(self) -> dict[str, Any]:
         return {key: self.evaluate_in(f"output {key}", out.get("Value")) for key, out in self.active_outputs().items()}

@@ -158,3 +158,14 @@ def test_select_out_of_range_names_the_resource() -> None:
         "Fn::Select": [7, {"Fn::GetAZs": ""}]}}}}}
     with pytest.raises(TemplateProblem, match="resource Sub: Fn::Select index 7 is out of range"):
         list(Evaluator(t, {}, Pseudo("s")).evaluated_resources())
+
+
+def test_problems_are_listed_per_part_and_imports_still_found() -> None:
+    t = {"Conditions": {"No": {"Fn::Equals": ["1", "2"]}},
+         "Resources": {"A": {"Type": "AWS::SNS::Topic", "Condition": "No"},
+                       "B": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "A"}}},
+                       "C": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::ImportValue": "x-Name"}}}},
+         "Outputs": {"O": {"Value": {"Fn::GetAtt": ["A", "TopicName"]}}}}
+    e = Evaluator(t, {}, Pseudo("s"))
+    assert [where for where, _ in e.problems()] == ["resource B", "output O"]
+    assert e.imports() == [("resource C", "x-Name")]
