@@ -316,9 +316,12 @@ def _create_stack(aws: Aws, name: str, template_path: Path, params: dict[str, st
     except (ClientError, BotoCoreError, ResponseParserError) as exc:
         resource, reason = _failed_resource(aws, name)
         if resource is None:
-            # The embedded cloud names the failing resource in the error (see cfn_models).
-            m = re.search(r"Resource (\w+) \(", str(exc))
+            # The embedded cloud names the failing resource in the error (harness.cloud.cfn.parsing):
+            # "Resource <LogicalId> (<Type>) failed to create: <reason>".
+            m = re.search(r"Resource (\w+) \(([\w:]+)\)(?: failed to create: (.*))?", str(exc), re.S)
             resource = m.group(1) if m else None
+            if m and m.group(3):
+                reason = f"{m.group(2)}: {' '.join(m.group(3).split())}"
         culprit = f" at resource {resource}" if resource else ""
         raise DeployError(
             f"stack {name} ({template_path}) failed to deploy{culprit}: {reason or _short(exc)}",
