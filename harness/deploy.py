@@ -1,10 +1,13 @@
-"""Deploying the service stack (and its parent stacks) to the cloud, with clear errors and no leftovers.
+"""Deploying the service stack and its parent stacks to the cloud, with clear errors and no leftovers.
 
 CloudFormation emulators fail late and vaguely (moto skips unknown resource types with a log line and
 answers a bad resource with an HTTP 500), so everything that can be checked is checked BEFORE the
-first stack is created: the template parses, every parameter is known, present and within its
-constraints, every resource type can be created by the cloud, every imported export exists. If a
-stack still fails, every stack this call created is deleted again and the error names the culprit.
+first stack is created, over every template of the deploy (the plan: `plan_stacks`, parents first, each
+once): the template parses, every parameter is known, present and within its constraints, the Rules
+hold, and, for what CloudFormation would create (conditions applied, `harness.cfn`), every resource
+type can be created by the cloud and every imported export exists or will (a parent exports it). All
+problems are reported in one error. If a stack still fails, every stack this call created is deleted
+again and the error names the culprit.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from botocore.parsers import ResponseParserError
 
 from harness.cfn import Evaluator, Pseudo, TemplateProblem, Unresolved, typed_parameters
 from harness.cfn.evaluate import as_str
-from harness.cfn.loader import CfnLoader, load_yaml
-
+from harness.cfn.loader import load_yaml
 from harness.cloud.clients import Aws
 from harness.cloud.server import RESOURCE_TYPES_PATH
 from harness import resources
@@ -78,9 +80,6 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------ templates
-
-
-_CfnLoader = CfnLoader  # the short-form tags (harness.cfn.loader)
 
 
 def load_template(path: Path) -> dict[str, Any]:
