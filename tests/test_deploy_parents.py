@@ -268,3 +268,23 @@ def test_the_family_serves_through_its_own_load_balancer(harness_stack: object) 
     topic = next(o["OutputValue"] for o in handle.aws.client("cloudformation").describe_stacks(StackName="alert")
                  ["Stacks"][0]["Outputs"] if o["OutputKey"] == "TopicARN")
     assert any(a["AlarmActions"] == [topic] for a in alarms)
+
+
+def test_a_param_reaches_every_template_that_declares_it(own_aws: Aws, tmp_path: Path) -> None:
+    (tmp_path / "base.yml").write_text(
+        "Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  T: {Type: 'AWS::SNS::Topic'}\n")
+    (tmp_path / "svc.yml").write_text(
+        "Parameters:\n  ParentBaseStack: {Type: String}\n  Env: {Type: String, Default: dev}\n"
+        "  Size: {Type: Number, Default: 1}\nResources:\n  T: {Type: 'AWS::SNS::Topic'}\n")
+    d = deploy(own_aws, tmp_path / "svc.yml", {"Env": "prod", "Size": "3"}, stack_name="svc",
+               parents={"ParentBaseStack": tmp_path / "base.yml"})
+    try:
+        cf = own_aws.client("cloudformation")
+
+        def params(stack: str) -> dict[str, str]:
+            return {p["ParameterKey"]: p["ParameterValue"] for p in cf.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}
+
+        assert params("base") == {"Env": "prod"}
+        assert params("svc") == {"ParentBaseStack": "base", "Env": "prod", "Size": "3"}
+    finally:
+        teardown(own_aws, d)
