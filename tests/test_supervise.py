@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.supervise import LoopError, LoopFailed, Supervisor, poll_process
+from harness.supervise import LoopError, LoopFailed, LoopFailure, Supervisor, poll_process
 
 
 async def _raises_after(seconds: float, exc: BaseException) -> None:
@@ -22,7 +22,7 @@ async def _forever() -> None:
 
 
 def test_a_loop_that_raises_stops_the_work_at_once_with_the_loop_named(caplog: pytest.LogCaptureFixture) -> None:
-    seen = []
+    seen: list[LoopFailure] = []
 
     async def main() -> float:
         sup = Supervisor(lambda: 42.0, seen.append)
@@ -97,7 +97,7 @@ def test_a_loop_that_raises_while_stopping_is_logged_not_hidden(caplog: pytest.L
 
 
 def test_a_child_process_that_ends_on_its_own_stops_the_run() -> None:
-    state = {"code": None}
+    state: dict[str, str | None] = {"code": None}
 
     async def main() -> LoopFailed:
         sup = Supervisor(lambda: 0.0)
