@@ -575,6 +575,10 @@ def deploy(
             known = ", ".join(sorted(declared_anywhere)) or "none"
             sources = ", ".join(str(p.path) for p in order)
             raise ParameterError(f"parameter {name} is not declared by {sources} (they declare: {known})")
+    for name in parents or {}:
+        if name not in declared_anywhere:
+            raise ParameterError(f"--parent {name}: no template declares parameter {name} "
+                                 f"({', '.join(str(p.path) for p in order)})")
     for plan in order:
         plan.values = _values_for(plan, params)
     service = order[-1]

@@ -288,3 +288,9 @@ def test_a_param_reaches_every_template_that_declares_it(own_aws: Aws, tmp_path:
         assert params("svc") == {"ParentBaseStack": "base", "Env": "prod", "Size": "3"}
     finally:
         teardown(own_aws, d)
+
+
+def test_a_parent_no_template_declares_is_refused(own_aws: Aws) -> None:
+    with pytest.raises(ParameterError, match="--parent ParentNopeStack: no template declares parameter ParentNopeStack"):
+        deploy(own_aws, FAMILY / "alert.yaml", {}, stack_name="a", parents={"ParentNopeStack": FAMILY / "vpc.yaml"})
+    assert stacks(own_aws) == set()
