@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from harness import autoscaling
 from harness.checks.findings import ERROR, WARNING, Finding, Rule
+from harness.cloudwatch.reason import java_double
 from harness.stack import Alarm, ScalableTarget, ScalingPolicy, StackModel, StepAdjustment
 
 STEP_DOC = "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-step-scaling-policies.html"
@@ -163,7 +164,8 @@ def step_never_matches(model: StackModel, ids: _Ids, known: frozenset[str]) -> I
             STEP_NEVER_MATCHES, ERROR, ids.of(policy.arn), policy.name,
             f"{policy.name} is run by {alarm.name} ({alarm.comparison_operator} {alarm.threshold:g}), whose {side}. "
             f"{only} {covered} ({_steps(policy.steps)}): every invocation fails with 'No step adjustment found "
-            f"for metric value [...] and breach threshold {alarm.threshold:g}' and the capacity never changes.",
+            f"for metric value [...] and breach threshold {java_double(alarm.threshold)}' and the capacity never "
+            "changes.",
             fix, ("Properties", "StepScalingPolicyConfiguration", "StepAdjustments"))
 
 

@@ -19,6 +19,7 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_AlarmHistor
 from __future__ import annotations
 
 import json
+import math
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -229,7 +230,9 @@ def action_texts(arn: str, ok: bool, error: str, *, no_step: tuple[float, float]
         return f"Successfully executed action {arn}", ""
     if no_step is not None:
         value, threshold = no_step
-        why = f"No step adjustment found for metric value [{java_double(value)}] and breach threshold {java_double(threshold)}"
+        # The metric value as AWS's messages show it (at most 4 decimals: "[0.1428]", "[9.52]").
+        shown = f"{value:.4f}".rstrip("0").rstrip(".") if math.isfinite(value) else java_double(value)
+        why = f"No step adjustment found for metric value [{shown}] and breach threshold {java_double(threshold)}"
         return f"Failed to execute AutoScaling action: {why}", why
     if ":autoscaling:" in arn:
         return f"Failed to execute AutoScaling action: {error}", error

@@ -78,7 +78,7 @@ def test_shipped_template_is_clean(aws: Aws) -> None:
 
 def test_broken_scale_in_names_alarm_threshold_and_fix(aws: Aws) -> None:
     (f,) = findings_of(aws, DATA / "scale-in-step-never-matches.yml")
-    assert "LessThanThreshold 30" in f.message and "breach threshold 30" in f.message
+    assert "LessThanThreshold 30" in f.message and "breach threshold 30.0'" in f.message
     assert "[0, null)" in f.message
     assert "MetricIntervalUpperBound: 0" in f.fix
 
