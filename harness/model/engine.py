@@ -418,8 +418,9 @@ class Model:
         self._emit("sample", namespace="AWS/ECS", cluster=self.service.cluster, service=self.service.name, cpu=cpu,
                    tasks=m.running)
         self._emit("tasks", service=self.service.name, desired=m.desired, running=m.running, healthy=m.healthy)
-        self._emit("lb", requests=m.arrived, elb_5xx=m.elb_5xx, target_5xx=m.target_5xx, served=m.served,
-                   queued=m.queued, interval=MINUTE)
+        # The fields of the live "lb" counters (harness.events); served and queued stay in `Minute`.
+        self._emit("lb", requests=m.arrived, elb_5xx=m.elb_5xx, target_5xx=m.target_5xx, healthy=m.healthy,
+                   unhealthy=0)
 
     def _publish(self, key: tuple[str, str], point: tuple[float, float, float, float] | None) -> None:
         self.series.setdefault(key, _Series()).points.append(point)
@@ -432,13 +433,14 @@ class Model:
         points = self.series[key].points
         first = int(round((start - self.trace.start) / MINUTE))
         last = first + int(alarm.period // MINUTE)
-        got = [points[i] for i in range(max(first, 0), min(last, len(points))) if points[i] is not None]
+        got: list[tuple[float, float, float, float]] = [
+            p for p in points[max(first, 0):min(last, len(points))] if p is not None]
         if not got:
             return None
-        total = math.fsum(p[0] for p in got)  # type: ignore[index]
-        count = sum(p[1] for p in got)  # type: ignore[index]
-        lo = min(p[2] for p in got)  # type: ignore[index]
-        hi = max(p[3] for p in got)  # type: ignore[index]
+        total = math.fsum(p[0] for p in got)
+        count = math.fsum(p[1] for p in got)
+        lo = min(p[2] for p in got)
+        hi = max(p[3] for p in got)
         if statistic == "Average":
             value = total / count
         elif statistic == "Sum":
@@ -450,7 +452,7 @@ class Model:
         elif statistic == "Maximum":
             value = hi
         else:  # a percentile, over the per-minute values
-            value = ev.aggregate([p[0] / p[1] for p in got], statistic)  # type: ignore[index]
+            value = ev.aggregate([p[0] / p[1] for p in got], statistic)
         return PeriodStats(start, count, total, lo, hi, value)
 
     def _evaluate(self) -> None:
@@ -467,8 +469,8 @@ class Model:
                 if s is not None and self._emitted.get((alarm.name, s.start)) != s.value:
                     self._emitted[(alarm.name, s.start)] = s.value
                     self._emit("metric", alarm=alarm.name, namespace=alarm.namespace, metric=alarm.metric_name,
-                               statistic=statistic, period_start=s.start, period=alarm.period, value=s.value,
-                               sample_count=s.sample_count)
+                               dimensions=dict(alarm.dimensions), statistic=statistic, period_start=s.start,
+                               period=alarm.period, value=s.value, sample_count=s.sample_count)
             old = self.alarm_state[alarm.name]
             result = ev.evaluate(points, alarm.evaluation_periods, alarm.datapoints_to_alarm, alarm.threshold,
                                  alarm.comparison_operator, alarm.treat_missing_data, old)
@@ -499,15 +501,15 @@ class Model:
             body = alarm_body(alarm, old, new, reason, self.now, region, account)  # type: ignore[arg-type]
             for sub in topic.subscriptions:
                 if sub.protocol in ("email", "email-json"):
-                    self._emit("mail", to=[sub.endpoint], subject=subject, body=body, topic=topic.arn)
+                    self._emit("mail", to=[sub.endpoint], subject=subject, body=body)
             return
-        self._emit("action", alarm=alarm.name, arn=arn, status="Failed",
+        self._emit("action", alarm=alarm.name, arn=arn, ok=False, state=new,
                    summary=f"Failed to execute action {arn}: the model runs SNS topics and scaling policies of the stack only")
 
     def _scale(self, policy: ScalingPolicy, alarm: Alarm, newest: PeriodStats | None) -> None:
         target = self.stack.scalable_target(policy.resource_id)
         if target is None or newest is None:
-            self._emit("action", alarm=alarm.name, arn=policy.arn, status="Failed",
+            self._emit("action", alarm=alarm.name, arn=policy.arn, ok=False, state=self.alarm_state[alarm.name],
                        summary=f"Failed to execute AutoScaling action: no scalable target or datapoint for {policy.name}")
             return
         key = (policy.service_namespace, policy.resource_id, policy.scalable_dimension)
@@ -529,8 +531,8 @@ class Model:
                 resource_id=policy.resource_id,
             )
         if policy.policy_type != TARGET_TRACKING and decision.step is None:
-            self._emit("action", alarm=alarm.name, arn=policy.arn, policy=policy.name, status="Failed",
-                       summary=no_step_text(value, alarm.threshold), reason=decision.reason)
+            self._emit("action", alarm=alarm.name, arn=policy.arn, ok=False, state=self.alarm_state[alarm.name],
+                       summary=no_step_text(value, alarm.threshold), detail=decision.reason)
             return
         if decision.new_desired is None:
             return

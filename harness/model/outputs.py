@@ -74,7 +74,7 @@ def summary(result: ModelResult) -> dict[str, Any]:
         "alarm_transitions": sum(1 for e in events if e.kind == "alarm"),
         "emails": sum(1 for e in events if e.kind == "mail"),
         "scaling_activities": sum(1 for e in events if e.kind == "scaling"),
-        "failed_actions": sum(1 for e in events if e.kind == "action"),
+        "failed_actions": sum(1 for e in events if e.kind == "action" and e.data.get("ok") is False),
     }
 
 
