@@ -836,7 +836,7 @@ def _model_html(report: Mapping[str, Any]) -> str:
              f"not a live run. It assumes:</p><ul>{items}</ul></div>"]
     figures = _map(report.get("summary"))
     if figures:
-        rows = []
+        rows: list[list[str]] = []
         for k, v in figures.items():
             if isinstance(v, Mapping):
                 rows.extend([_esc(f"{k}: {name}"), _fmt(n, 2)] for name, n in v.items())
