@@ -198,6 +198,11 @@ def timeline_line(event: Mapping[str, Any] | Any, t0: float, *, width: int = TIM
         tag, text = "target", f"{text} ({reason})" if reason else text
     elif kind == "phase":
         tag, text = "phase", f"{_text(e.get('name'))} {_text(e.get('action'))}".strip()
+    elif kind == "action":
+        # An alarm action (alarm history's Action item): a success shows as its effect (scale, mail).
+        if e.get("ok"):
+            return None
+        tag, text = "action", f"{_text(e.get('alarm'))}: {_text(e.get('summary'))}"
     else:
         fields = " ".join(f"{k}={_text(v)}" for k, v in e.items() if k not in ("time", "kind"))
         tag, text = kind, fields
