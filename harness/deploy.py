@@ -341,10 +341,11 @@ def _create_stack(aws: Aws, name: str, template_path: Path, params: dict[str, st
 
 
 def _short(exc: Exception) -> str:
+    """The cloud's error as one line (an emulator's HTML error page is not the user's business)."""
     text = str(exc)
     if "Internal Server Error" in text or "invalid XML" in text:
         return "the cloud answered with an internal error (see the embedded cloud's log)"
-    return text
+    return " ".join(text.split())
 
 
 def _delete_stacks(aws: Aws, names: list[str]) -> list[str]:
@@ -363,7 +364,7 @@ def _delete_stacks(aws: Aws, names: list[str]) -> list[str]:
                     break
                 time.sleep(0.1)
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
-            problems.append(f"stack {name} could not be deleted: {exc}")
+            problems.append(f"stack {name} could not be deleted: {_short(exc)}")
     return problems
 
 
