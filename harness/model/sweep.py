@@ -4,7 +4,8 @@
 combination is deployed (one embedded cloud, stacks one after another; each read back then deleted) and its
 model run in a pool of worker processes while the next one deploys. Workers get plain frozen data (the
 stack read back, the trace, the settings) and return the figures; the best combination is run again in
-this process for its full report.
+this process for its full report. With `jobs` > 1 the deployments are shared among as many embedded
+clouds (one thread each): a deployment waits mostly on the cloud, not on this process.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import multiprocessing
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,20 +89,42 @@ def run_sweep(template: Path, base: Mapping[str, str], sweeps: Mapping[str, Sequ
               config: ModelConfig, expectations: Sequence[Mapping[str, Any]], *, stack_name: str = "ecs",
               parents: dict[str, Path] | None = None, jobs: int = 2,
               say: Callable[[str], None] | None = None) -> list[Outcome]:
+    """Every combination, in order. Deployments go to `jobs` embedded clouds at once (each reads its share
+    one stack after another); each stack read is modelled in a pool of `jobs` worker processes at once."""
     combos = combinations(sweeps)
     ctx = multiprocessing.get_context("fork")
-    outcomes: list[Outcome] = []
-    pending: list[tuple[dict[str, str], StackModel, cf.Future[tuple[dict[str, Any], list[dict[str, Any]]]]]] = []
-    with embedded_reader(template, stack_name, swept=list(sweeps), parents=parents, say=say) as reader:
-        with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
-            for i, combo in enumerate(combos):
-                stack = reader.read({**base, **combo})
-                if say:
-                    say(f"deployed   {i + 1}/{len(combos)}: {', '.join(f'{k}={v}' for k, v in combo.items())}")
-                pending.append((combo, stack, pool.submit(_work, stack, trace, config, list(expectations))))
-            for combo, stack, fut in pending:
-                figures, verdicts = fut.result()
-                outcomes.append(Outcome(combo, figures, verdicts, stack))
+    n = max(1, min(jobs, len(combos)))
+    Work = cf.Future[tuple[dict[str, Any], list[dict[str, Any]]]]
+    slots: list[tuple[StackModel, Work] | None] = [None] * len(combos)
+    lock = threading.Lock()
+    done = [0]
+
+    with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+        # A forking pool starts all its workers on the first submit: do it before any thread exists, so no
+        # worker is forked while a deploying thread holds a lock.
+        pool.submit(int).result()
+
+        def deploy_share(share: int) -> None:
+            with embedded_reader(template, stack_name, swept=list(sweeps), parents=parents,
+                                 say=say if share == 0 else None) as reader:
+                for i in range(share, len(combos), n):
+                    stack = reader.read({**base, **combos[i]})
+                    slots[i] = (stack, pool.submit(_work, stack, trace, config, list(expectations)))
+                    with lock:
+                        done[0] += 1
+                        if say:
+                            say(f"deployed   {done[0]}/{len(combos)}: "
+                                f"{', '.join(f'{k}={v}' for k, v in combos[i].items())}")
+
+        with cf.ThreadPoolExecutor(max_workers=n) as threads:
+            for f in [threads.submit(deploy_share, k) for k in range(n)]:
+                f.result()
+        outcomes: list[Outcome] = []
+        for combo, slot in zip(combos, slots):
+            assert slot is not None
+            stack, fut = slot
+            figures, verdicts = fut.result()
+            outcomes.append(Outcome(combo, figures, verdicts, stack))
     return outcomes
 
 
