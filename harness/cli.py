@@ -64,6 +64,12 @@ EXAMPLES = {
     "check": """examples:
   harness check                                what the deployed infrastructure/ecs.yml would do wrong
   harness check --template infra/service.yml --format json""",
+    "model": """examples:
+  harness model --traffic diurnal:base=50,peak=400,hours=24
+  harness model --traffic alb-requests.csv --expect never_above=max_capacity --sweep MaxCapacity=4,6,8""",
+    "calibrate": """examples:
+  harness calibrate                            write calibration.json (task CPU per request)
+  harness calibrate --requests 200 --out cal.json""",
     "down": """examples:
   harness down
   harness down --home /tmp/h""",
