@@ -220,4 +220,5 @@ def test_the_pytest_plugin_serves_the_node_app(node_app: Path, harness_stack: An
 
     with urllib.request.urlopen(harness_stack.url + "/20", timeout=10) as resp:
         assert resp.read() == b"2432902008176640000"
-    assert harness_stack.harness.options.locustfile == (NODE_APP / "locustfile.py").resolve()
+    assert harness_stack.locustfile == (NODE_APP / "locustfile.py").resolve()
+    assert harness_stack.harness.options.task_command == "node server.js"
