@@ -425,6 +425,16 @@ class Harness:
                 at, alarm, err = ev.errors[seen_errors]
                 raise LoopError(f"alarm evaluator: evaluating {alarm} at template second {at:.0f} failed: {err}")
 
+    def service_url(self) -> str:
+        """The loopback URL whose requests the load balancer's rules send to the first service ("" if none)."""
+        if not self.model or not self.model.services or not self.model.services[0].load_balancers:
+            return ""
+        tg = self.model.services[0].load_balancers[0].target_group_arn
+        try:
+            return entry_url(tg, zip(self.model.load_balancers, self.proxies), self.model.target_groups[tg].name)[0]
+        except (ConfigError, KeyError):
+            return ""
+
     def snapshot(self) -> state.RunState:
         assert self.cloud and self.model and self.mailbox is not None and self.runtime
         services = []
@@ -437,7 +447,7 @@ class Harness:
         return state.RunState(
             pid=os.getpid(),
             cloud_endpoint=self.cloud.endpoint,
-            load_balancer_url=self.proxies[0].url() if self.proxies else "",
+            load_balancer_url=self.service_url(),
             mailbox=str(self.mailbox.folder),
             stack=self.model.stack_name,
             template=str(self.options.template),

@@ -56,7 +56,7 @@ START_TIMEOUT = 120.0  # wall seconds for deploy and healthy targets
 
 @dataclass
 class StackHandle:
-    url: str  # the load balancer's first listener
+    url: str  # the URL the load balancer's rules send to the service (harness.service_url())
     aws: Aws  # boto3 clients bound to the embedded cloud (fake credentials)
     mailbox: Mailbox
     timeline: Timeline
@@ -154,7 +154,7 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         if runner.error is not None:
             raise runner.error
         assert harness.aws and harness.mailbox is not None and harness.model and harness.proxies
-        yield StackHandle(url=harness.proxies[0].url(), aws=harness.aws, mailbox=harness.mailbox,
+        yield StackHandle(url=harness.service_url(), aws=harness.aws, mailbox=harness.mailbox,
                           timeline=harness.timeline, model=harness.model, harness=harness, locustfile=locustfile)
     finally:
         runner.stop()
