@@ -257,6 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.parent_pid:
+        # A Ctrl-C reaches the whole foreground process group; the harness stops its cloud itself, last
+        # (SIGTERM), after the tasks have been deregistered from their target groups through it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
     from moto import __version__ as moto_version
