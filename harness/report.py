@@ -734,8 +734,25 @@ def _verdicts_html(report: Mapping[str, Any]) -> str:
     classes = ["skip" if v.get("skipped") else "pass" if v.get("passed") is True else "fail" for v in verdicts]
     table = _table(["Expectation", "Expected", "Observed", "Result", "Why"], rows, row_classes=classes,
                    empty="No expectations were checked.")
-    return table.replace("<td>PASS</td>", '<td class="result">PASS</td>').replace(
+    table = table.replace("<td>PASS</td>", '<td class="result">PASS</td>').replace(
         "<td>FAIL</td>", '<td class="result">FAIL</td>').replace("<td>SKIP</td>", '<td class="result">SKIP</td>')
+    return table + "".join(_chain_html(v) for v in verdicts if why_text(v))
+
+
+def _chain_html(verdict: Mapping[str, Any]) -> str:
+    """A failed expectation's chain: the links that held, the first broken one, and those never reached."""
+    why = _map(verdict.get("why"))
+    held = [_text(c) for c in _items(why.get("chain"))]
+    links = [_text(c) for c in _items(why.get("links"))] or held
+    broken = _text(why.get("link"))
+    colors = {"held": "#2e7d32", "broken": "#c62828", "unreached": "#9e9e9e"}
+    steps = []
+    for link in links:
+        state = "broken" if link == broken else "held" if link in held else "unreached"
+        steps.append(f'<span class="link {state}" style="color:{colors[state]};'
+                     f'{"font-weight:bold;" if state == "broken" else ""}">{_esc(link)}</span>')
+    return (f'<div class="why"><p><strong>Why</strong> {_esc(verdict.get("name"))}: '
+            + ' &rarr; '.join(steps) + f"</p><p>{_esc(why.get('text'))}</p></div>")
 
 
 def _stack_html(report: Mapping[str, Any]) -> str:

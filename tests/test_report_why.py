@@ -39,3 +39,15 @@ def test_html_has_a_why_column_with_the_evidence() -> None:
     html = render_html({"scenario": "scale-in", "verdicts": [FAILED], "events": []})
     assert "<th>Why</th>" in html
     assert "broken at policy decision" in html and "No step adjustment found for metric value [9.5]" in html
+
+
+def test_html_draws_the_chain_up_to_the_broken_link() -> None:
+    from harness.report import render_html
+    from harness.scenarios.why import CHAIN
+
+    html = render_html({"scenario": "s", "verdicts": [{**FAILED, "why": {**WHY, "links": list(CHAIN)}}], "events": []})
+    strip = html[html.index('<div class="why">'):]
+    assert strip.count('class="link held"') == 3 and strip.count('class="link broken"') == 1
+    assert strip.count('class="link unreached"') == 3
+    assert strip.index(">policy decision</span>") < strip.index(">desired count</span>") < strip.index(
+        ">targets healthy</span>")

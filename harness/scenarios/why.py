@@ -28,7 +28,8 @@ Why = dict[str, Any]
 
 
 def _why(link: str, text: str, times: Sequence[float] = ()) -> Why:
-    return {"link": link, "chain": list(CHAIN[: CHAIN.index(link) + 1]), "text": text, "times": list(times)}
+    return {"link": link, "chain": list(CHAIN[: CHAIN.index(link) + 1]), "links": list(CHAIN), "text": text,
+            "times": list(times)}
 
 
 def _in(events: Sequence[Event], lo: float, hi: float) -> list[Event]:
