@@ -24,7 +24,8 @@ from harness.autoscaling import NO_COOLDOWN, Cooldown
 from harness.autoscaling import target_tracking as tt
 from harness.autoscaling.executor import metric_value_for
 from harness.cloudwatch import evaluate as ev
-from harness.cloudwatch.alarms import PeriodStats
+# `_newest`: the breach value a policy sees, exactly as the live evaluator picks it.
+from harness.cloudwatch.alarms import PeriodStats, _newest
 from harness.cloudwatch.reason import java_double
 from harness.ecs.runtime import DEFAULT_CPU_UNITS, cpu_reservation, memory_limit
 from harness.ecs.scheduler import StartTask, StopCause, StopTask, TaskState, TaskView, plan
@@ -545,17 +546,6 @@ class Model:
                        description=activity.description, cause=activity.cause, status=activity.status_code)
         self._emit("desired", resource_id=policy.resource_id, old=old, new=self.desired, policy=policy.name)
         self._schedule_reconcile()
-
-
-def _newest(result: ev.Evaluation, stats: Sequence[PeriodStats | None]) -> PeriodStats | None:
-    """The newest real datapoint the evaluation used: the breach value a policy sees (as the live evaluator)."""
-    for i in sorted(result.used, reverse=True):
-        if stats[i] is not None:
-            return stats[i]
-    for s in reversed(stats):
-        if s is not None:
-            return s
-    return None
 
 
 def run_model(stack: StackModel, trace: Trace, config: ModelConfig) -> ModelResult:
