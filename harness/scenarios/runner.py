@@ -189,8 +189,7 @@ class ScenarioRunner:
     # -- load -----------------------------------------------------------------------------------------
     def _units(self) -> float:
         """CPU units a task runs with: its reservation x the run's CPU scale (1 without one)."""
-        scale = getattr(self.h, "cpu_scale", None) or getattr(self.h.runtime, "cpu_scale", 1.0)
-        return float(self._snapshot().cpu_units) * float(scale)
+        return float(self._snapshot().cpu_units) * self.h.cpu_scale
 
     def _needs(self) -> list[PhaseNeed]:
         """Each CPU phase's target at the most tasks it may run with (MaxCapacity)."""
@@ -207,7 +206,7 @@ class ScenarioRunner:
         assert self.mix is not None and self.h.runtime is not None and self.h.model is not None
         task = self.h.schedulers[0].running_tasks()[0]
         # Measured on the trial task before the CPU scale was chosen (harness.app), else here on a running one.
-        cal = getattr(self.h, "calibration", None) or await self.mix.calibrate(self.h.runtime, task,
+        cal = self.h.calibration or await self.mix.calibrate(self.h.runtime, task,
                                                                              self.workdir / "calibration")
         units = self._units()
         health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
