@@ -166,6 +166,7 @@ def test_down_stops_an_up_from_another_shell(up: Up) -> None:
     assert alive == []
 
 
+@pytest.mark.slow
 def test_a_bad_parameter_is_named_and_nothing_is_left(tmp_path: Path) -> None:
     handle = Up(tmp_path / "home", "--param", "DesiredCount=0")
     try:

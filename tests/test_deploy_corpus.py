@@ -73,6 +73,7 @@ def test_every_template_deploys_or_names_its_culprit(own_aws: Aws, template: Pat
     assert own_aws.client("cloudformation").describe_stacks()["Stacks"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "culprit"), [
     (["--template", str(DATA / "unknown_type.yml")], "resource Weird"),
     (["--template", str(DATA / "missing_import.yml")], "imports export nosuchvpc-VPC"),

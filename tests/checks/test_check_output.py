@@ -25,6 +25,7 @@ def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sarif_of_the_broken_scale_in_is_valid_and_points_at_its_step(capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
     code, out = run_check(capsys, "--template", str(BROKEN), "--format", "sarif", "--cloud-port", str(port))
@@ -45,6 +46,7 @@ def test_sarif_of_the_broken_scale_in_is_valid_and_points_at_its_step(capsys: py
     assert not port_in_use(port)  # the check's cloud is stopped
 
 
+@pytest.mark.slow
 def test_clean_template_exits_0_and_warnings_alone_do_not_fail(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_check(capsys, "--template", str(REPO / "infrastructure" / "ecs.yml"))
     assert code == 0
@@ -57,6 +59,7 @@ def test_clean_template_exits_0_and_warnings_alone_do_not_fail(capsys: pytest.Ca
     assert (DATA / "cooldown-short.yml").read_text().splitlines()[f["line"] - 1].strip() == "Cooldown: 30"
 
 
+@pytest.mark.slow
 def test_text_names_severity_line_rule_doc_and_fix(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_check(capsys, "--template", str(BROKEN), "--param", "DesiredCount=3")
     assert code == 1

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "infrastructure" / "ecs.yml"
 
 
+@pytest.mark.slow
 def test_model_writes_a_report_that_says_it_is_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"
     code = main(["--home", str(tmp_path / "home"), "model", "--template", str(TEMPLATE), "--param", "MaxCapacity=5",
@@ -35,6 +36,7 @@ def test_model_writes_a_report_that_says_it_is_a_model(tmp_path: Path, capsys: p
     assert "scale   Setting desired count to 3." in text and "task-hours" in text
 
 
+@pytest.mark.slow
 def test_sweep_reports_every_combination_and_the_best(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sweep"
     code = main(["model", "--template", str(TEMPLATE), "--traffic", "step:levels=25/90/25,minutes=20",
@@ -87,6 +89,7 @@ def test_calibration_file(tmp_path: Path) -> None:
         read_calibration(bad)
 
 
+@pytest.mark.slow
 def test_calibrate_measures_the_sample_app(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A real sample-app process; its own CPU accounting over the requests (a /cpu?ms=10 burns >= 10 ms)."""
     out = tmp_path / "cal.json"
