@@ -140,10 +140,13 @@ def parse_csv(text: str, source: str = "traffic", *, unit: str = "auto", start: 
     origin = times[0] if not iso else math.floor(times[0] / MINUTE) * MINUTE
     total = ends[-1] - origin
     minutes = max(1, math.ceil(round(total / MINUTE, 9)))
-    rps = [0.0] * minutes
+    work = [0.0] * minutes  # request-seconds per minute
+    covered = [0.0] * minutes  # seconds of each minute the trace covers
     for (_, t, value), end in zip(rows, ends):
         rate = value / (end - t) if counts else value
-        _spread(rps, t - origin, end - origin, rate)
+        _spread(work, covered, t - origin, end - origin, rate)
+    # A minute the trace covers only in part (its first or last) averages over the part it covers.
+    rps = [w / c if c > 0 else 0.0 for w, c in zip(work, covered)]
     if start is None:
         start = origin if iso else DEFAULT_START
     return Trace(name=source, start=float(start), rps=tuple(rps))
@@ -157,12 +160,13 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _spread(rps: list[float], a: float, b: float, rate: float) -> None:
-    """Add `rate` over [a, b) (seconds from the origin) to the per-minute averages."""
+def _spread(work: list[float], covered: list[float], a: float, b: float, rate: float) -> None:
+    """Add `rate` over [a, b) (seconds from the origin) to the per-minute request-seconds."""
     i = int(a // MINUTE)
-    while a < b and i < len(rps):
+    while a < b and i < len(work):
         edge = min(b, (i + 1) * MINUTE)
-        rps[i] += rate * (edge - a) / MINUTE
+        work[i] += rate * (edge - a)
+        covered[i] += edge - a
         a, i = edge, i + 1
 
 
