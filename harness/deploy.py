@@ -45,6 +45,13 @@ DEFAULT_PARENTS: dict[str, str] = {"ParentVPCStack": "vpc", "ParentClusterStack"
 PARENT_PARAM = re.compile(r"Parent[A-Za-z0-9]*Stack")
 # A deploy-time wait on the emulator (wall seconds), not template time.
 STACK_WAIT_S = 120.0
+# The sample app's task definition, registered when a service template takes its task definition as a
+# parameter (TaskDefinition: !Ref TaskDefinitionArn, the widdix convention) and none is given: the
+# sample app's hard memory limit, as the shipped infrastructure/ecs.yml gives its container, and the
+# smallest Fargate size (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)
+# for a Fargate service. These are the harness's own app's sizes, never a template's numbers.
+SAMPLE_TASK_MEMORY_MIB = 128
+SAMPLE_FARGATE_CPU, SAMPLE_FARGATE_MEMORY = "256", "512"
 
 
 
@@ -58,6 +65,7 @@ class Deployment:
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # stack name -> the template file it came from
+    task_definitions: tuple[str, ...] = ()  # task definitions the deployment registered itself (sample app)
 
 
 # ------------------------------------------------------------------------------------ parameters
@@ -424,6 +432,7 @@ class StackPlan:
     parents: dict[str, str]  # parent parameter -> stack name
     values: dict[str, str] = field(default_factory=dict)
     exists: bool = False  # a parent stack already in the cloud is used as it is
+    task_definition_params: list[str] = field(default_factory=list)  # filled with a registered sample task
 
 
 def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path], stack_name: str) -> list[StackPlan]:
@@ -478,11 +487,86 @@ def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path]
     return order
 
 
-def _values_for(plan: StackPlan, params: dict[str, str]) -> dict[str, str]:
+def external_task_definition_params(doc: dict[str, Any], given: dict[str, str]) -> list[str]:
+    """Parameters that an AWS::ECS::Service takes as its TaskDefinition (`TaskDefinition: !Ref P`, a task
+    definition registered outside the stack), declared without a Default and not given."""
+    declared: dict[str, Any] = doc.get("Parameters") or {}
+    found: list[str] = []
+    for res in (doc.get("Resources") or {}).values():
+        if not isinstance(res, dict) or res.get("Type") != "AWS::ECS::Service":
+            continue
+        ref = (res.get("Properties") or {}).get("TaskDefinition")
+        name = ref.get("Ref") if isinstance(ref, dict) and len(ref) == 1 else None
+        if (isinstance(name, str) and name in declared and name not in given and name not in found
+                and "Default" not in (declared[name] or {})):
+            found.append(name)
+    return found
+
+
+def _placeholder_task_definition(plan: StackPlan, param: str, region: str) -> str:
+    # The ARN form https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html;
+    # the real one replaces it once registered (after every check passed).
+    return f"arn:aws:ecs:{region}:000000000000:task-definition/{plan.name}-{param}:1"
+
+
+def _register_sample_task_definition(aws: Aws, plan: StackPlan, param: str) -> tuple[str, str]:
+    """Register the sample app as the task definition `param` names; (ARN, what was registered).
+
+    Shaped by the service that uses it, as the template says it must match ("The container definition
+    must match"): the container name and port of its LoadBalancers; awsvpc (static port) for a Fargate or
+    NetworkConfiguration service, else bridge with a dynamic host port (HostPort 0).
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"""
+    ev = Evaluator(plan.doc, typed_parameters(plan.doc, plan.values), Pseudo(plan.name, region=aws.region))
+    props: dict[str, Any] = {}
+    for logical_id, res in ev.active_resources().items():
+        raw = (res.get("Properties") or {}) if res.get("Type") == "AWS::ECS::Service" else {}
+        if raw.get("TaskDefinition") == {"Ref": param}:
+            props = ev.evaluate_in(f"resource {logical_id}", raw)
+            break
+    lbs = [lb for lb in props.get("LoadBalancers") or [] if isinstance(lb, dict)]
+    providers = [str(p.get("CapacityProvider", "")) for p in props.get("CapacityProviderStrategy") or []
+                 if isinstance(p, dict)]
+    fargate = props.get("LaunchType") == "FARGATE" or any(p.startswith("FARGATE") for p in providers)
+    awsvpc = fargate or "NetworkConfiguration" in props
+    name = str(lbs[0].get("ContainerName") or "main") if lbs else "main"
+    container: dict[str, Any] = {"name": name, "image": DEFAULT_IMAGE, "essential": True,
+                                 "memory": SAMPLE_TASK_MEMORY_MIB}
+    port = lbs[0].get("ContainerPort") if lbs else None
+    if port is not None and not isinstance(port, Unresolved):
+        container["portMappings"] = [{"containerPort": int(port), "hostPort": int(port) if awsvpc else 0,
+                                      "protocol": "tcp"}]
+    kwargs: dict[str, Any] = {"family": f"{plan.name}-{param}", "containerDefinitions": [container],
+                              "networkMode": "awsvpc" if awsvpc else "bridge"}
+    if fargate:
+        kwargs.update(requiresCompatibilities=["FARGATE"], cpu=SAMPLE_FARGATE_CPU, memory=SAMPLE_FARGATE_MEMORY)
+    try:
+        td = aws.client("ecs").register_task_definition(**kwargs)["taskDefinition"]
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        raise DeployError(f"parameter {param} of {plan.path}: the sample app's task definition could not be "
+                          f"registered: {_short(exc)}", stack=plan.name) from exc
+    ports = f", port {port}" if "portMappings" in container else ""
+    return str(td["taskDefinitionArn"]), f"the sample app, container {name}{ports}, {kwargs['networkMode']}"
+
+
+def _deregister(aws: Aws, arns: list[str]) -> list[str]:
+    problems: list[str] = []
+    for arn in arns:
+        try:
+            aws.client("ecs").deregister_task_definition(taskDefinition=arn)
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
+            problems.append(f"task definition {arn} could not be deregistered: {_short(exc)}")
+    return problems
+
+
+def _values_for(plan: StackPlan, params: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
     """--param values for what this template declares, the parent stacks, and the harness's own defaults."""
     declared: dict[str, Any] = plan.doc.get("Parameters") or {}
     given = {k: v for k, v in params.items() if k in declared}
     given.update(plan.parents)
+    # A task definition the template takes as a parameter: the sample app's, registered at deploy.
+    plan.task_definition_params = external_task_definition_params(plan.doc, given)
+    for name in plan.task_definition_params:
+        given[name] = _placeholder_task_definition(plan, name, region)
     # Values the harness supplies itself when the template asks for them without a default.
     for name, value in (("Image", DEFAULT_IMAGE), ("AdminEmail", DEFAULT_ADMIN_EMAIL)):
         if name in declared and "Default" not in (declared[name] or {}) and name not in given:
@@ -581,7 +665,7 @@ def deploy(
             raise ParameterError(f"--parent {name}: no template declares parameter {name} "
                                  f"({', '.join(str(p.path) for p in order)})")
     for plan in order:
-        plan.values = _values_for(plan, params)
+        plan.values = _values_for(plan, params, aws.region)
     service = order[-1]
     if _stack_status(aws, stack_name) is not None:
         raise DeployError(f"stack {stack_name} already exists; tear it down or choose another stack name", stack=stack_name)
@@ -590,8 +674,17 @@ def deploy(
     _check(aws, order)
 
     created: list[str] = []
+    registered: list[str] = []
     try:
         for plan in order:
+            if not plan.exists:
+                for param in plan.task_definition_params:
+                    arn, what = _register_sample_task_definition(aws, plan, param)
+                    registered.append(arn)
+                    plan.values[param] = arn
+                    if say:
+                        say(f"task def   {arn} for parameter {param} of {plan.path.name}: {what} "
+                            f"(--param {param}=ARN for your own)")
             if plan.exists:
                 if say:
                     say(f"stack      {plan.name}: already in the cloud, used as it is (for {plan.path.name})")
@@ -602,7 +695,7 @@ def deploy(
                 say(f"stack      {plan.name} from {plan.path}")
     except BaseException as exc:
         try:
-            problems = _delete_stacks(aws, list(reversed(created)))
+            problems = _delete_stacks(aws, list(reversed(created))) + _deregister(aws, registered)
         except Exception as cleanup:  # noqa: BLE001 - the deploy error must not be buried by the cleanup's
             problems = [f"cleanup failed: {_short(cleanup)}"]
         if problems and isinstance(exc, DeployError):
@@ -616,11 +709,13 @@ def deploy(
         outputs=outputs,
         parameters=service.values,
         sources={p.name: str(p.path) for p in order},
+        task_definitions=tuple(registered),
     )
 
 
 def teardown(aws: Aws, deployment: Deployment) -> None:
     """Delete the service stack, then the parent stacks this deployment created (newest first)."""
     problems = _delete_stacks(aws, list(reversed(deployment.created_stacks)))
+    problems += _deregister(aws, list(deployment.task_definitions))
     if problems:
         raise DeployError("; ".join(problems), stack=deployment.stack_name)
