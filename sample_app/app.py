@@ -45,7 +45,11 @@ def route(method: str, target: str) -> tuple[int, str]:
     if method not in ("GET", "HEAD"):
         return 405, "method not allowed"
     parts = urlsplit(target)
-    path, query = parts.path, parse_qs(parts.query)
+    # Behind a path-pattern listener rule (`/service/*`) the load balancer forwards the whole path, the
+    # rule's prefix included (conditions route, they do not rewrite:
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#path-conditions),
+    # so each route is answered below any prefix: /service/cpu is /cpu, /service/ is /.
+    path, query = "/" + parts.path.rsplit("/", 1)[-1], parse_qs(parts.query)
     if path == "/":
         return 200, "ok"
     if path == "/cpu":

@@ -29,6 +29,12 @@ from sample_app.app import route
     ("/error?status=404", 400, None),
     ("/error?status=600", 400, None),
     ("/error", 400, None),
+    # below a listener rule's path prefix (the load balancer forwards /service/5 as it is)
+    ("/service/", 200, "ok"),
+    ("/service/5", 200, "120"),
+    ("/api/v1/cpu?ms=0", 200, None),
+    ("/service/error?status=502", 502, "error 502 on purpose"),
+    ("/service/15", 400, None),
 ])
 def test_routes(target: str, status: int, body: str | None) -> None:
     got_status, got_body = route("GET", target)
