@@ -91,6 +91,19 @@ def test_a_stack_that_emails_no_one_skips_the_email_phases_and_their_expectation
     assert plan_roles(_roles_with({"scale_out", "scale_in"}, ()), out.steps, out.expect).skip_phases == ()
 
 
+def test_alert_alarms_whose_topic_has_no_email_subscriber_skip_the_email_phases() -> None:
+    # An alert parent stack deployed with its optional Email parameter empty: the alarms notify a topic
+    # nobody subscribed to by email, so no email can arrive and waiting for one would only time out.
+    story = scenarios.load("full-story")
+    plan = plan_roles(_roles_with({"scale_out", "scale_in", "cpu_alert", "target_5xx", "elb_5xx"}, ()),
+                      story.steps, story.expect)
+    assert not plan.stop
+    assert plan.skip_phases == ("cpu-alert", "errors", "no-healthy-target")
+    assert [story.expect[i] for i in plan.skip_expectations] == [
+        {"email": "cpu_alert"}, {"email": "target_5xx"}, {"email": "elb_5xx"}]
+    assert all(plan.reasons[p].startswith("not checked: the stack emails no one") for p in plan.skip_phases)
+
+
 def test_a_missing_scaling_role_stops_the_scenario_and_lists_the_roles_the_stack_has() -> None:
     story = scenarios.load("scale-in")
     plan = plan_roles(_roles_with({"scale_out", "cpu_alert"}, ("ops@example.com",)), story.steps, story.expect)
