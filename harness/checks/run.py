@@ -36,6 +36,15 @@ def known_arns(aws: Aws, model: StackModel) -> frozenset[str]:
             for page in aws.client("application-autoscaling").get_paginator("describe_scaling_policies").paginate(
                     ServiceNamespace=ns):
                 arns.update(p["PolicyARN"] for p in page.get("ScalingPolicies", []))
+    # EC2 Auto Scaling policies (AWS::AutoScaling::ScalingPolicy, e.g. a cluster stack's capacity alarms:
+    # arn:aws:autoscaling:...:scalingPolicy:<id>:autoScalingGroupName/<asg>:policyName/<name>) and Lambda
+    # functions are alarm actions too (API_PutMetricAlarm: AlarmActions).
+    with contextlib.suppress(ClientError, BotoCoreError):
+        for page in aws.client("autoscaling").get_paginator("describe_policies").paginate():
+            arns.update(p["PolicyARN"] for p in page.get("ScalingPolicies", []) if p.get("PolicyARN"))
+    with contextlib.suppress(ClientError, BotoCoreError):
+        for page in aws.client("lambda").get_paginator("list_functions").paginate():
+            arns.update(f["FunctionArn"] for f in page.get("Functions", []))
     return frozenset(arns)
 
 
