@@ -45,7 +45,7 @@ print('\n'.join(p['build-system']['requires'] + p['project']['dependencies']))" 
 
 # The code. An editable install keeps sample_app/Dockerfile and infrastructure/ next to the package,
 # where the harness looks for them (it builds the task image through the mounted socket).
-COPY README.md ./
+COPY README.md setup.py ./
 COPY harness ./harness
 COPY sample_app ./sample_app
 COPY infrastructure ./infrastructure

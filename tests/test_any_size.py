@@ -66,6 +66,12 @@ def test_a_control_loop_that_raises_stops_the_run_named(tmp_path: Path, monkeypa
         raise RuntimeError("injected: the evaluator's datastore is gone")
 
     monkeypatch.setattr(AlarmEvaluator, "evaluate_once", boom)
+    import psutil
+
+    def children() -> set[psutil.Process]:
+        return {p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+
+    before = children()  # the session's own fixtures (a shared moto server) may already run
     t0 = time.monotonic()
     code = cli.main(["--home", str(tmp_path / "home"), "run", "--cloud-port", str(free_port()),
                      "--report-dir", str(tmp_path / "report")])
@@ -81,9 +87,7 @@ def test_a_control_loop_that_raises_stops_the_run_named(tmp_path: Path, monkeypa
     assert [v["name"] for v in report["verdicts"]] == ["control loop 'alarm evaluator' keeps running"]
     assert any(e["kind"] == "loop-failed" and e["loop"] == "alarm evaluator" for e in report["events"])
     assert wall < 120, wall  # at once: the full story's phases would take minutes of budget
-    import psutil
-
-    assert [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE] == []
+    assert children() - before == set(), "left running"
 
 
 @pytest.mark.slow
