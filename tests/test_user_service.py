@@ -22,23 +22,12 @@ from harness.net import free_port
 from harness.userapp import one_line, startup_budget, user_command
 from harness.stack import HealthCheck
 
+from tests.test_scenarios import marked
+
 REPO = Path(__file__).resolve().parent.parent
 NODE_APP = REPO / "tests" / "data" / "node-app"
 RUN_TIMEOUT = 280.0
 FAIL_TIMEOUT = 150.0
-
-
-def marked(mark: str) -> list[list[str]]:
-    import psutil
-
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if p.environ().get("HARNESS_TEST_MARK") == mark:
-                found.append(p.info["cmdline"])
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            pass
-    return found
 
 
 def harness(tmp_path: Path, *args: str, timeout: float = FAIL_TIMEOUT) -> subprocess.CompletedProcess[str]:
