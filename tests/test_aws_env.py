@@ -24,6 +24,7 @@ from harness.cloud.server import EmbeddedCloud
 from harness.deploy import deploy, teardown
 from harness.net import free_port
 from harness.stack import read_stack
+from tests.test_cli_up import wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 FOREIGN_ENDPOINT = "https://foreign-endpoint.invalid"
@@ -171,6 +172,7 @@ def test_harness_up_status_and_down_from_a_shell_set_up_for_a_real_account(tmp_p
     up = _Up([*cli, "up", "--home", str(home), "--cloud-port", str(free_port())], foreign_shell, tmp_path)
     try:
         up.wait_for("ready")
+        wait_healthy(home, 1)  # "ready" is before the first health checks pass (a busy CI machine saw 503)
         status = subprocess.run([*cli, "status", "--json", "--home", str(home)], env=foreign_shell, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stderr
