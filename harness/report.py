@@ -9,13 +9,19 @@ The HTML is one file with inline CSS and inline SVG charts drawn by the small pl
 JavaScript, no network, no external fonts, so it opens anywhere (CI artifacts, mail attachments).
 Every chart shares one time axis: template minutes since the run started.
 
-The report dict is read tolerantly: any key may be missing, empty or of an unexpected type.
+The report's events are read as types: each report.json event (time, kind and that kind's fields, as
+harness/report.schema.json documents them) becomes its kind's frozen dataclass from `harness.events`
+(`AlarmTransition`, `ScalingActivity`, ...), and every view reads those dataclasses' fields. An event that
+does not fit its kind's dataclass, or a kind without one, is kept untyped: the terminal timeline prints
+its fields, the charts and tables leave it out. The rest of the report dict (verdicts, stack, phases,
+emails, load) is read tolerantly: any key may be missing, empty or of an unexpected type.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 import os
 import tempfile
@@ -27,8 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.events import (AlarmAction, AlarmTransition, DesiredChange, Event, LbCounters, LoadChange, MailSent,
+                            MetricDatapoint, PhaseChange, ScalingActivity, ServiceSample, TargetChange, TaskChange,
+                            TaskCounts, Timeline, typed_from)
+
+log = logging.getLogger(__name__)
 
 __all__ = [
+    "as_event",
     "alarm_intervals",
     "phase_spans",
     "render_html",
@@ -43,9 +55,7 @@ SERIES_COLORS = ["#1a73e8", "#e8710a", "#9334e6", "#12b5cb", "#b31412", "#188038
 PHASE_FILLS = ["#e8f0fe", "#fef7e0"]
 
 # Events that arrive several times a minute: they feed the charts, never the live terminal timeline.
-FREQUENT_KINDS = frozenset({"sample", "metric", "lb", "tasks", "load"})
-# The ECS scheduler's task lifecycle names, in case a task event arrives with its lifecycle as its kind.
-TASK_LIFECYCLE = frozenset({"provisioning", "pending", "started", "running", "stopping", "stopped", "start-failed"})
+FREQUENT = (ServiceSample, MetricDatapoint, LbCounters, TaskCounts, LoadChange)
 
 TIMELINE_WIDTH = 160  # a timeline line is cut (with "...") beyond this many characters
 
@@ -80,21 +90,31 @@ def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _event(value: Any) -> Mapping[str, Any]:
-    """An event as a flat dict; also accepts a `harness.events.Event` (time, kind, data)."""
-    if isinstance(value, Mapping):
+def as_event(value: Any) -> Event | None:
+    """A report event as a timeline `Event` with its kind's dataclass: an `Event` as it is; a report.json
+    event (a flat dict: time, kind, and the kind's fields) parsed by `harness.events.typed_from`. One that
+    does not fit its dataclass is logged (kind and fields named) and kept untyped; None without a time or
+    kind."""
+    if isinstance(value, Event):
         return value
-    data = getattr(value, "data", None)
-    if isinstance(data, Mapping) and hasattr(value, "kind"):
-        return {**data, "time": getattr(value, "time", None), "kind": getattr(value, "kind")}
-    return {}
+    if not isinstance(value, Mapping):
+        return None
+    t, kind = _num(value.get("time")), value.get("kind")
+    if t is None or not isinstance(kind, str) or not kind:
+        return None
+    data = {k: v for k, v in value.items() if k not in ("time", "kind")}
+    try:
+        typed = typed_from(kind, data)
+    except TypeError as err:
+        log.warning("report: %s", err)
+        typed = None
+    return Event(t, kind, data, typed)
 
 
-def _events(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The report's events that carry a time, in time order (stable for equal times)."""
-    out = [e for e in (_event(v) for v in _items(report.get("events"))) if _num(e.get("time")) is not None]
-    out.sort(key=lambda e: _num(e.get("time")) or 0.0)
-    return out
+def _events(report: Mapping[str, Any]) -> Timeline:
+    """The report's events as a timeline of typed events, in time order (stable for equal times)."""
+    events = [e for e in map(as_event, _items(report.get("events"))) if e is not None]
+    return Timeline(sorted(events, key=lambda e: e.time))
 
 
 def _g(value: Any) -> str:
@@ -161,52 +181,39 @@ def _overall(report: Mapping[str, Any]) -> bool | None:
 # ------------------------------------------------------------------------------------- terminal output
 
 
-def timeline_line(event: Mapping[str, Any] | Any, t0: float, *, width: int = TIMELINE_WIDTH) -> str | None:
-    """One human line for the live terminal timeline, or None for an event too frequent to print.
+def timeline_line(event: Event, t0: float, *, width: int = TIMELINE_WIDTH) -> str | None:
+    """One human line for the live terminal timeline, or None for an event too frequent to print (and for
+    an alarm action that succeeded: it shows as its effect, a scaling activity or an email).
 
     `+02:30  alarm   CPUUtilizationHighAlarm OK -> ALARM (Threshold Crossed: ...)`
     """
-    e = _event(event)
-    kind = _text(e.get("kind"))
-    t = _num(e.get("time"))
-    if not kind or kind in FREQUENT_KINDS:
+    e = event.typed
+    if isinstance(e, FREQUENT) or (isinstance(e, AlarmAction) and e.ok):
         return None
-    stamp = offset(t - t0) if t is not None else "   ?  "
-    if kind == "alarm":
-        body = f"{_text(e.get('name'))} {_text(e.get('old'))} -> {_text(e.get('new'))}"
-        reason = _text(e.get("reason"))
-        tag, text = "alarm", f"{body} ({reason})" if reason else body
-    elif kind == "scaling":
-        description = _text(e.get("description")) or "scaling activity"
-        cause = _text(e.get("cause"))
-        tag, text = "scale", f"{description} ({cause})" if cause else description
-    elif kind == "desired":
-        who = _text(e.get("service") or e.get("resource_id"))
-        tag, text = "desired", f"{who} desired count {_text(e.get('old'))} -> {_text(e.get('new'))}".strip()
-    elif kind == "mail":
-        tag, text = "mail", f"{_text(e.get('subject'))} -> {_join_to(e.get('to'))}"
-    elif kind == "task" or kind in TASK_LIFECYCLE:
-        # A "task" event carries its lifecycle step in a field; a scheduler event may carry it as its kind.
-        step = kind if kind != "task" else _text(e.get("action") or e.get("task_kind") or e.get("state") or e.get("status"))
-        task = _text(e.get("task_id"))
-        reason = _text(e.get("reason"))
-        text = " ".join(p for p in (step, task) if p)
-        tag, text = "task", f"{text}: {reason}" if reason else text
-    elif kind == "target":
-        text = f"{_text(e.get('target'))} {_text(e.get('old'))} -> {_text(e.get('new'))}"
-        reason = _text(e.get("reason"))
-        tag, text = "target", f"{text} ({reason})" if reason else text
-    elif kind == "phase":
-        tag, text = "phase", f"{_text(e.get('name'))} {_text(e.get('action'))}".strip()
-    elif kind == "action":
-        # An alarm action (alarm history's Action item): a success shows as its effect (scale, mail).
-        if e.get("ok"):
-            return None
-        tag, text = "action", f"{_text(e.get('alarm'))}: {_text(e.get('summary'))}"
-    else:
-        fields = " ".join(f"{k}={_text(v)}" for k, v in e.items() if k not in ("time", "kind"))
-        tag, text = kind, fields
-    return _cut(f"{stamp}  {tag:<7} {text}".rstrip(), width)
+    if isinstance(e, AlarmTransition):
+        tag, text = "alarm", _with(f"{e.name} {e.old} -> {e.new}", e.reason)
+    elif isinstance(e, ScalingActivity):
+        tag, text = "scale", _with(e.description or "scaling activity", e.cause)
+    elif isinstance(e, DesiredChange):
+        tag, text = "desired", f"{e.resource_id} desired count {_text(e.old)} -> {e.new}".strip()
+    elif isinstance(e, MailSent):
+        tag, text = "mail", f"{e.subject} -> {', '.join(e.to)}"
+    elif isinstance(e, TaskChange):
+        tag, text = "task", " ".join(p for p in (e.action, e.task_id) if p) + (f": {e.reason}" if e.reason else "")
+    elif isinstance(e, TargetChange):
+        tag, text = "target", _with(f"{e.target} {e.old} -> {e.new}", e.reason)
+    elif isinstance(e, PhaseChange):
+        tag, text = "phase", f"{e.name} {e.action}"
+    elif isinstance(e, AlarmAction):
+        tag, text = "action", f"{e.alarm}: {e.summary}"
+    else:  # a kind the timeline has no words for (a fault, a stop, a lag, an untyped event): its fields
+        tag, text = event.kind, " ".join(f"{k}={_text(v)}" for k, v in event.data.items())
+    return _cut(f"{offset(event.time - t0)}  {tag:<7} {text}".rstrip(), width)
+
+
+def _with(text: str, why: str) -> str:
+    """`text (why)`, or `text` alone when there is no why."""
+    return f"{text} ({why})" if why else text
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -299,35 +306,28 @@ def phase_spans(report: Mapping[str, Any], t_end: float) -> list[tuple[str, floa
     if spans:
         return spans
     open_: dict[str, float] = {}
-    for e in _events(report):
-        if e.get("kind") != "phase":
-            continue
-        name, t = _text(e.get("name")), _num(e.get("time")) or 0.0
-        if e.get("action") == "start":
-            open_[name] = t
-        elif e.get("action") == "end" and name in open_:
-            spans.append((name, open_.pop(name), t))
+    for t, phase in _events(report).typed(PhaseChange):
+        if phase.action == "start":
+            open_[phase.name] = t
+        elif phase.action == "end" and phase.name in open_:
+            spans.append((phase.name, open_.pop(phase.name), t))
     spans.extend((name, start, t_end) for name, start in open_.items())
     spans.sort(key=lambda s: s[1])
     return spans
 
 
 def alarm_intervals(
-    events: Iterable[Mapping[str, Any]], names: Iterable[str], t0: float, t1: float
+    events: Timeline, names: Iterable[str], t0: float, t1: float
 ) -> dict[str, list[tuple[float, float, str]]]:
-    """Each alarm's state over [t0, t1] as (start, end, state) bands, from its "alarm" transition events.
+    """Each alarm's state over [t0, t1] as (start, end, state) bands, from its AlarmTransition events.
 
     Before an alarm's first transition it is in that transition's old state. An alarm with no transition
     gets no bands (its state is unknown to the report).
     """
     result: dict[str, list[tuple[float, float, str]]] = {n: [] for n in names}
     transitions: dict[str, list[tuple[float, str, str]]] = {}
-    for e in events:
-        t = _num(e.get("time"))
-        if e.get("kind") != "alarm" or t is None:
-            continue
-        name = _text(e.get("name"))
-        transitions.setdefault(name, []).append((t, _text(e.get("old")), _text(e.get("new"))))
+    for t, a in events.typed(AlarmTransition):
+        transitions.setdefault(a.name, []).append((t, a.old, a.new))
     for name, changes in transitions.items():
         changes.sort(key=lambda c: c[0])
         bands: list[tuple[float, float, str]] = []
@@ -343,42 +343,31 @@ def alarm_intervals(
     return result
 
 
-def _lb_series(events: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, float, float]]:
-    """(time, requests/s, ELB 5XX/s, target 5XX/s) from the per-interval "lb" counters.
+def _lb_series(events: Timeline) -> list[tuple[float, float, float, float]]:
+    """(time, requests/s, ELB 5XX/s, target 5XX/s) from the per-interval LbCounters.
 
-    Each "lb" event counts the interval that ends at its time; the interval is the gap to the previous
-    event (the first uses its `interval` field or the gap to the next event).
+    Each LbCounters counts the interval that ends at its time: the gap to the previous one (the first: the
+    gap to the next one).
     """
     totals: dict[float, list[float]] = {}
-    for e in events:
-        if e.get("kind") != "lb":
-            continue
-        t = _num(e.get("time")) or 0.0
-        row = totals.setdefault(t, [0.0, 0.0, 0.0, 0.0])
-        row[0] += _num(e.get("requests")) or 0.0
-        row[1] += _num(e.get("elb_5xx")) or 0.0
-        row[2] += _num(e.get("target_5xx")) or 0.0
-        row[3] = max(row[3], _num(e.get("interval")) or 0.0)
+    for t, lb in events.typed(LbCounters):
+        row = totals.setdefault(t, [0.0, 0.0, 0.0])
+        row[0] += lb.requests
+        row[1] += lb.elb_5xx
+        row[2] += lb.target_5xx
     times = sorted(totals)
     out: list[tuple[float, float, float, float]] = []
     for i, t in enumerate(times):
-        if i > 0:
-            dt = t - times[i - 1]
-        elif totals[t][3] > 0:
-            dt = totals[t][3]
-        elif len(times) > 1:
-            dt = times[1] - t
-        else:
-            continue
+        dt = t - times[i - 1] if i > 0 else times[1] - t if len(times) > 1 else 0.0
         if dt <= 0:
             continue
-        req, elb, tgt, _ = totals[t]
+        req, elb, tgt = totals[t]
         out.append((t, req / dt, elb / dt, tgt / dt))
     return out
 
 
-def _time_range(report: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
-    times = [_num(e.get("time")) for e in events]
+def _time_range(report: Mapping[str, Any], events: Timeline) -> tuple[float, float]:
+    times: list[float | None] = [e.time for e in events.events]
     times += [_num(_map(p).get(k)) for p in _items(report.get("phases")) for k in ("start", "end")]
     known = [t for t in times if t is not None]
     t0 = _num(report.get("started"))
@@ -544,24 +533,21 @@ def _operator_colour(operator: str) -> str:
     return "#d93025" if operator.startswith("Greater") else "#1a73e8"
 
 
-def _cpu_chart(report: Mapping[str, Any], events: Sequence[Mapping[str, Any]], t0: float, t1: float,
+def _cpu_chart(report: Mapping[str, Any], events: Timeline, t0: float, t1: float,
                spans: Sequence[tuple[str, float, float]]) -> str:
     by_service: dict[str, list[tuple[float, float | None]]] = {}
-    for e in events:
-        if e.get("kind") == "sample" and "cpu" in e:
-            by_service.setdefault(_text(e.get("service")) or "service", []).append(
-                (_num(e.get("time")) or t0, _num(e.get("cpu"))))
+    for t, sample in events.typed(ServiceSample):
+        if sample.error is None:  # a sample that failed carries only its error
+            by_service.setdefault(sample.service or "service", []).append((t, _num(sample.cpu)))
     alarms = [_map(a) for a in _items(_map(report.get("stack")).get("alarms"))]
     cpu_alarms = [a for a in alarms if "CPU" in _text(a.get("metric")) and _num(a.get("threshold")) is not None]
     # The datapoints each CPU alarm evaluated (one per period, placed at the period's middle).
     cpu_names = {_text(a.get("name")) for a in cpu_alarms}
     periods: dict[tuple[str, float], float] = {}
-    for e in events:
-        if e.get("kind") == "metric" and ("CPU" in _text(e.get("metric")) or _text(e.get("alarm")) in cpu_names):
-            start, value = _num(e.get("period_start")), _num(e.get("value"))
-            if start is not None and value is not None:
-                half = (_num(e.get("period")) or 0.0) / 2
-                periods[(_text(e.get("metric")), start + half)] = value  # a later value for a period replaces it
+    for _t, m in events.typed(MetricDatapoint):
+        value = _num(m.value)
+        if ("CPU" in m.metric or m.alarm in cpu_names) and value is not None:
+            periods[(m.metric, m.period_start + m.period / 2)] = value  # a later value for a period replaces it
     values = [v for pts in by_service.values() for _, v in pts if v is not None]
     values += list(periods.values()) + [_num(a.get("threshold")) or 0.0 for a in cpu_alarms]
     y_max = max([100.0, *values]) * 1.05 if values and max(values) > 100 else 100.0
@@ -578,21 +564,17 @@ def _cpu_chart(report: Mapping[str, Any], events: Sequence[Mapping[str, Any]], t
     return plot.render()
 
 
-def _tasks_chart(events: Sequence[Mapping[str, Any]], t0: float, t1: float,
-                 spans: Sequence[tuple[str, float, float]]) -> str:
+def _tasks_chart(events: Timeline, t0: float, t1: float, spans: Sequence[tuple[str, float, float]]) -> str:
     series: dict[str, list[tuple[float, float | None]]] = {"desired": [], "running": [], "healthy": []}
-    for e in events:
-        if e.get("kind") == "tasks":
-            for key in series:
-                if key in e:
-                    series[key].append((_num(e.get("time")) or t0, _num(e.get(key))))
-    if not series["desired"]:  # no task snapshots: the desired count is still known from "desired" events
-        for e in events:
-            if e.get("kind") == "desired":
-                t = _num(e.get("time")) or t0
-                if not series["desired"] and _num(e.get("old")) is not None:
-                    series["desired"].append((t0, _num(e.get("old"))))
-                series["desired"].append((t, _num(e.get("new"))))
+    for t, counts in events.typed(TaskCounts):
+        series["desired"].append((t, _num(counts.desired)))
+        series["running"].append((t, counts.running))
+        series["healthy"].append((t, counts.healthy))
+    if not series["desired"]:  # no task snapshots: the desired count is still known from its changes
+        for t, change in events.typed(DesiredChange):
+            if not series["desired"] and change.old is not None:
+                series["desired"].append((t0, change.old))
+            series["desired"].append((t, change.new))
     values = [v for pts in series.values() for _, v in pts if v is not None]
     y_max = max([1.0, *values]) + 1.0
     plot = _Plot("ECS tasks: desired, running and healthy", t0, t1, y_max, unit="tasks", height=200, integer=True)
@@ -605,9 +587,9 @@ def _tasks_chart(events: Sequence[Mapping[str, Any]], t0: float, t1: float,
     return plot.render()
 
 
-def _alarm_chart(report: Mapping[str, Any], events: Sequence[Mapping[str, Any]], t0: float, t1: float) -> str:
+def _alarm_chart(report: Mapping[str, Any], events: Timeline, t0: float, t1: float) -> str:
     names = [_text(_map(a).get("name")) for a in _items(_map(report.get("stack")).get("alarms"))]
-    names += [_text(e.get("name")) for e in events if e.get("kind") == "alarm"]
+    names += [a.name for _t, a in events.typed(AlarmTransition)]
     ordered = list(dict.fromkeys(n for n in names if n))
     bands = alarm_intervals(events, ordered, t0, t1)
     row = 34
@@ -637,8 +619,7 @@ def _alarm_chart(report: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
     return plot.render()
 
 
-def _lb_charts(events: Sequence[Mapping[str, Any]], t0: float, t1: float,
-               spans: Sequence[tuple[str, float, float]]) -> str:
+def _lb_charts(events: Timeline, t0: float, t1: float, spans: Sequence[tuple[str, float, float]]) -> str:
     rows = _lb_series(events)
     req_max = max([1.0, *(r[1] for r in rows)]) * 1.1
     err_max = max([1.0, *(r[2] for r in rows), *(r[3] for r in rows)]) * 1.1
@@ -791,24 +772,19 @@ def _stack_html(report: Mapping[str, Any]) -> str:
     )
 
 
-def _scaling_html(events: Sequence[Mapping[str, Any]], t0: float) -> str:
-    rows = [
-        [offset((_num(e.get("time")) or t0) - t0), _esc(e.get("description")), _esc(e.get("cause")),
-         _esc(e.get("resource_id")), _esc(e.get("status"))]
-        for e in events if e.get("kind") == "scaling"
-    ]
+def _scaling_html(events: Timeline, t0: float) -> str:
+    rows = [[offset(t - t0), _esc(a.description), _esc(a.cause), _esc(a.resource_id), _esc(a.status)]
+            for t, a in events.typed(ScalingActivity)]
     return "<h2>Scaling activities</h2>" + _table(
         ["Time", "Description", "Cause", "Resource", "Status"], rows, empty="No scaling activity.")
 
 
-def _transitions_html(events: Sequence[Mapping[str, Any]], t0: float) -> str:
+def _transitions_html(events: Timeline, t0: float) -> str:
     rows = []
-    for e in events:
-        if e.get("kind") != "alarm":
-            continue
-        old, new = _text(e.get("old")), _text(e.get("new"))
-        change = f'<span class="state-{_esc(old)}">{_esc(old)}</span> &rarr; <span class="state-{_esc(new)}">{_esc(new)}</span>'
-        rows.append([offset((_num(e.get("time")) or t0) - t0), _esc(e.get("name")), change, _esc(e.get("reason"))])
+    for t, a in events.typed(AlarmTransition):
+        change = (f'<span class="state-{_esc(a.old)}">{_esc(a.old)}</span> &rarr; '
+                  f'<span class="state-{_esc(a.new)}">{_esc(a.new)}</span>')
+        rows.append([offset(t - t0), _esc(a.name), change, _esc(a.reason)])
     return "<h2>Alarm transitions</h2>" + _table(["Time", "Alarm", "Change", "Reason"], rows,
                                                   empty="No alarm changed state.")
 
@@ -916,8 +892,8 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
-    if hasattr(value, "kind") and isinstance(getattr(value, "data", None), Mapping):
-        return _json_safe(_event(value))
+    if isinstance(value, Event):
+        return _json_safe({"time": value.time, "kind": value.kind, **value.data})
     return value
 
 

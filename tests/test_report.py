@@ -1,4 +1,7 @@
-"""Tests for the run report: pure rendering of a synthetic run, the terminal table and timeline, the files."""
+"""Tests for the run report: pure rendering of a synthetic run, the terminal table and timeline, the files.
+
+The synthetic run's events are made as the harness makes them (typed events on a Timeline) and put into
+the report as report.json holds them (flat: time, kind, fields), so the report reads them back as types."""
 
 from __future__ import annotations
 
@@ -8,12 +11,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from harness import report_schema
 from harness.errors import ConfigError
-from harness.events import Timeline
+from harness.events import (AlarmAction, AlarmTransition, DesiredChange, Event, LbCounters, MailSent, MetricDatapoint,
+                            PhaseChange, ScalingActivity, ServiceSample, TargetChange, TaskChange, TaskCounts, Timeline,
+                            TypedEvent)
 from harness.report import (
     alarm_intervals,
+    as_event,
     offset,
     phase_spans,
     render_html,
@@ -30,39 +38,51 @@ REASON = (
 )
 
 
+def flat(timeline: Timeline) -> list[dict[str, Any]]:
+    """The timeline's events as report.json holds them (harness.scenarios.runner.build_report)."""
+    return [{"time": e.time, "kind": e.kind, **e.data} for e in timeline.events]
+
+
+def event(t: float, typed: TypedEvent) -> Event:
+    return Timeline().emit(t, typed)
+
+
 def synthetic_report() -> dict[str, Any]:
     """A 12-minute run: load rises, CPU crosses the high alarm, the service scales 1 -> 3, load falls."""
-    events: list[dict[str, Any]] = [
-        {"time": T0, "kind": "phase", "name": "warm-up", "action": "start"},
-        {"time": T0 + 20, "kind": "task", "task_id": "t-1", "action": "started", "reason": "service scheduler"},
-        {"time": T0 + 60, "kind": "alarm", "name": HIGH, "old": "INSUFFICIENT_DATA", "new": "OK", "reason": "ok"},
-        {"time": T0 + 60, "kind": "alarm", "name": LOW, "old": "INSUFFICIENT_DATA", "new": "ALARM", "reason": "low"},
-        {"time": T0 + 120, "kind": "phase", "name": "warm-up", "action": "end"},
-        {"time": T0 + 120, "kind": "phase", "name": "spike", "action": "start"},
-        {"time": T0 + 180, "kind": "alarm", "name": LOW, "old": "ALARM", "new": "OK", "reason": "back up"},
-        {"time": T0 + 240, "kind": "alarm", "name": HIGH, "old": "OK", "new": "ALARM", "reason": REASON},
-        {"time": T0 + 240, "kind": "scaling", "description": "Setting desired count to 3.",
-         "cause": f"monitor alarm {HIGH} in state ALARM triggered policy ScaleOut", "resource_id": "service/c/web",
-         "status": "Successful"},
-        {"time": T0 + 240, "kind": "desired", "old": 1, "new": 3, "resource_id": "service/c/web"},
-        {"time": T0 + 250, "kind": "mail", "to": ["admin@example.com"], "subject": f'ALARM: "{HIGH}" in US East'},
-        {"time": T0 + 300, "kind": "target", "target": "127.0.0.1:31001", "old": "initial", "new": "healthy"},
-        {"time": T0 + 480, "kind": "phase", "name": "spike", "action": "end"},
-        {"time": T0 + 600, "kind": "alarm", "name": HIGH, "old": "ALARM", "new": "OK", "reason": "calm"},
-    ]
+    tl = Timeline()
+    for t, typed in [
+        (T0, PhaseChange(name="warm-up", action="start")),
+        (T0 + 20, TaskChange(task_id="t-1", action="started", reason="service scheduler")),
+        (T0 + 60, AlarmTransition(name=HIGH, old="INSUFFICIENT_DATA", new="OK", reason="ok")),
+        (T0 + 60, AlarmTransition(name=LOW, old="INSUFFICIENT_DATA", new="ALARM", reason="low")),
+        (T0 + 120, PhaseChange(name="warm-up", action="end", timed_out=False)),
+        (T0 + 120, PhaseChange(name="spike", action="start")),
+        (T0 + 180, AlarmTransition(name=LOW, old="ALARM", new="OK", reason="back up")),
+        (T0 + 240, AlarmTransition(name=HIGH, old="OK", new="ALARM", reason=REASON)),
+        (T0 + 240, ScalingActivity(description="Setting desired count to 3.", policy="ScaleOut", alarm=HIGH,
+                                   cause=f"monitor alarm {HIGH} in state ALARM triggered policy ScaleOut",
+                                   resource_id="service/c/web", status="Successful")),
+        (T0 + 240, DesiredChange(old=1, new=3, policy="ScaleOut", resource_id="service/c/web")),
+        (T0 + 250, MailSent(to=["admin@example.com"], subject=f'ALARM: "{HIGH}" in US East', body="b")),
+        (T0 + 300, TargetChange(target="127.0.0.1:31001", old="initial", new="healthy", reason="")),
+        (T0 + 480, PhaseChange(name="spike", action="end", timed_out=False)),
+        (T0 + 600, AlarmTransition(name=HIGH, old="ALARM", new="OK", reason="calm")),
+    ]:
+        tl.emit(t, typed)
     for i in range(0, 720, 15):
         t = T0 + i
         cpu = 20.0 if i < 120 else (95.0 if i < 480 else 15.0)
         running = 1 if i < 270 else 3
-        events.append({"time": t, "kind": "sample", "service": "web", "cpu": cpu, "memory": 30.0})
-        events.append({"time": t, "kind": "tasks", "service": "web", "desired": 1 if i < 240 else 3,
-                       "running": running, "healthy": running if i >= 300 else 1})
-        events.append({"time": t, "kind": "lb", "requests": 150 if 120 <= i < 480 else 30,
-                       "elb_5xx": 6 if 200 <= i < 260 else 0, "target_5xx": 3 if 120 <= i < 200 else 0,
-                       "healthy": 1, "unhealthy": 0})
+        tl.emit(t, ServiceSample(service="web", cluster="c", namespace="AWS/ECS", cpu=cpu, memory=30.0, tasks=running))
+        tl.emit(t, TaskCounts(service="web", desired=1 if i < 240 else 3, running=running,
+                              healthy=running if i >= 300 else 1))
+        tl.emit(t, LbCounters(requests=150 if 120 <= i < 480 else 30, elb_5xx=6 if 200 <= i < 260 else 0,
+                              target_5xx=3 if 120 <= i < 200 else 0, healthy=1, unhealthy=0))
     for m in range(12):
-        events.append({"time": T0 + 60 * m + 60, "kind": "metric", "alarm": HIGH, "metric": "CPUUtilization",
-                       "period_start": T0 + 60 * m, "period": 60, "value": 20.0 if m < 2 else (95.0 if m < 8 else 15.0)})
+        tl.emit(T0 + 60 * m + 60, MetricDatapoint(alarm=HIGH, namespace="AWS/ECS", metric="CPUUtilization",
+                                                  statistic="Average", period=60, period_start=T0 + 60 * m,
+                                                  value=20.0 if m < 2 else (95.0 if m < 8 else 15.0)))
+    events = flat(tl)
     return {
         "scenario": "cpu-spike",
         "description": "CPU load above the high threshold scales the service out.",
@@ -199,23 +219,49 @@ def test_cpu_axis_grows_past_100_percent() -> None:
     # A service can use more CPU than it reserved (ECS CPU utilization above 100 %).
     report = {"started": 0.0, "ended": 120.0,
               "events": [{"time": 10.0, "kind": "sample", "service": "s", "cpu": 180.0},
-                         {"time": 70.0, "kind": "sample", "service": "s", "cpu": float("nan")}]}
+                         {"time": 70.0, "kind": "sample", "service": "s", "cpu": float("nan")},
+                         {"time": 80.0, "kind": "sample", "error": "GetMetricData failed"}]}
     page = render_html(report)
     assert ">180</text>" in page or ">200</text>" in page or ">150</text>" in page
 
 
 def test_html_accepts_timeline_event_objects() -> None:
     timeline = Timeline()
-    timeline.emit(T0 + 90, "alarm", name=HIGH, old="OK", new="ALARM", reason="r")
+    timeline.emit(T0 + 90, AlarmTransition(name=HIGH, old="OK", new="ALARM", reason="r"))
     page = render_html({"started": T0, "ended": T0 + 300, "events": timeline.events})
     assert f"{HIGH}: ALARM +01:30 to +05:00" in page
+    assert page == render_html({"started": T0, "ended": T0 + 300, "events": flat(timeline)})
+
+
+def test_report_json_events_are_read_as_their_dataclasses() -> None:
+    events = synthetic_report()["events"]
+    typed = [as_event(e) for e in events]
+    assert all(e is not None and e.typed is not None for e in typed)
+    assert typed[7] == Event(T0 + 240, "alarm", {"name": HIGH, "old": "OK", "new": "ALARM", "reason": REASON})
+    assert typed[7].typed == AlarmTransition(name=HIGH, old="OK", new="ALARM", reason=REASON)  # type: ignore[union-attr]
+    assert as_event({"kind": "alarm"}) is None and as_event({"time": 1.0}) is None and as_event("x") is None
+    schema = report_schema.schema()  # and they are what report.json's schema documents for each kind
+    each = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/event"})
+    assert [list(each.iter_errors(e)) for e in events] == [[]] * len(events)
+
+
+def test_an_event_that_does_not_fit_its_kind_is_named_and_left_out_of_the_charts(
+        caplog: pytest.LogCaptureFixture) -> None:
+    bad = {"time": T0 + 60, "kind": "alarm", "name": HIGH, "old": "OK", "new": "ALARM", "reasn": "typo"}
+    with caplog.at_level("WARNING", logger="harness.report"):
+        e = as_event(bad)
+        page = render_html({"started": T0, "ended": T0 + 300, "events": [bad]})
+    assert e is not None and e.typed is None
+    assert "alarm event: unknown fields ['reasn']" in caplog.text and "AlarmTransition" in caplog.text
+    assert "No alarm changed state." in page  # not read as a transition it is not
+    assert timeline_line(e, T0) == f"+01:00  alarm   name={HIGH} old=OK new=ALARM reasn=typo"
 
 
 # ----------------------------------------------------------------------------------------- chart data
 
 
 def test_alarm_intervals_from_transitions() -> None:
-    events = synthetic_report()["events"]
+    events = Timeline([e for e in map(as_event, synthetic_report()["events"]) if e is not None])
     bands = alarm_intervals(events, [HIGH, LOW, "Target5XXAlarm"], T0, T0 + 720)
     assert bands[HIGH] == [
         (T0, T0 + 60, "INSUFFICIENT_DATA"),
@@ -230,10 +276,11 @@ def test_alarm_intervals_from_transitions() -> None:
 def test_phase_spans_prefer_report_phases_and_close_open_ones() -> None:
     assert phase_spans({"phases": [{"name": "a", "start": 1.0, "end": 5.0}, {"name": "b", "start": 5.0}]}, 9.0) == [
         ("a", 1.0, 5.0), ("b", 5.0, 9.0)]
-    events = [{"time": 0.0, "kind": "phase", "name": "up", "action": "start"},
-              {"time": 4.0, "kind": "phase", "name": "up", "action": "end"},
-              {"time": 4.0, "kind": "phase", "name": "hold", "action": "start"}]
-    assert phase_spans({"events": events}, 10.0) == [("up", 0.0, 4.0), ("hold", 4.0, 10.0)]
+    tl = Timeline()
+    tl.emit(0.0, PhaseChange(name="up", action="start"))
+    tl.emit(4.0, PhaseChange(name="up", action="end", timed_out=False))
+    tl.emit(4.0, PhaseChange(name="hold", action="start"))
+    assert phase_spans({"events": flat(tl)}, 10.0) == [("up", 0.0, 4.0), ("hold", 4.0, 10.0)]
 
 
 # -------------------------------------------------------------------------------------- terminal table
@@ -275,39 +322,48 @@ def test_verdict_table_short_and_empty() -> None:
 
 
 @pytest.mark.parametrize(
-    ("event", "line"),
+    ("typed", "t", "line"),
     [
-        ({"time": T0 + 150, "kind": "alarm", "name": HIGH, "old": "OK", "new": "ALARM", "reason": "Threshold Crossed"},
+        (AlarmTransition(name=HIGH, old="OK", new="ALARM", reason="Threshold Crossed"), T0 + 150,
          f"+02:30  alarm   {HIGH} OK -> ALARM (Threshold Crossed)"),
-        ({"time": T0 + 150, "kind": "scaling", "description": "Setting desired count to 3."},
+        (ScalingActivity(resource_id="service/c/web", policy="up", alarm=HIGH, cause="", status="Successful",
+                         description="Setting desired count to 3."), T0 + 150,
          "+02:30  scale   Setting desired count to 3."),
-        ({"time": T0 + 190, "kind": "mail", "to": ["admin@example.com"], "subject": 'ALARM: "A"'},
-         '+03:10  mail    ALARM: "A" -> admin@example.com'),
-        ({"time": T0 + 20, "kind": "task", "task_id": "abc", "action": "started", "reason": "desired 1"},
+        (MailSent(to=["admin@example.com", "ops@example.com"], subject='ALARM: "A"', body="b"), T0 + 190,
+         '+03:10  mail    ALARM: "A" -> admin@example.com, ops@example.com'),
+        (TaskChange(task_id="abc", action="started", reason="desired 1"), T0 + 20,
          "+00:20  task    started abc: desired 1"),
-        ({"time": T0 + 20, "kind": "started", "task_id": "abc", "reason": "desired 1"},
-         "+00:20  task    started abc: desired 1"),
-        ({"time": T0 + 75, "kind": "target", "target": "127.0.0.1:3000", "old": "initial", "new": "healthy"},
+        (TaskChange(task_id="abc", action="stopped", reason=""), T0 + 20, "+00:20  task    stopped abc"),
+        (TargetChange(target="127.0.0.1:3000", old="initial", new="healthy", reason=""), T0 + 75,
          "+01:15  target  127.0.0.1:3000 initial -> healthy"),
-        ({"time": T0 + 75, "kind": "desired", "old": 1, "new": 3, "service": "web"},
-         "+01:15  desired web desired count 1 -> 3"),
-        ({"time": T0 + 3725, "kind": "phase", "name": "spike", "action": "start"}, "+1:02:05  phase   spike start"),
-        ({"time": T0 - 5, "kind": "custom", "x": 1}, "-00:05  custom  x=1"),
+        (DesiredChange(old=1, new=3, policy="up", resource_id="service/c/web"), T0 + 75,
+         "+01:15  desired service/c/web desired count 1 -> 3"),
+        (PhaseChange(name="spike", action="start"), T0 + 3725, "+1:02:05  phase   spike start"),
+        (AlarmAction(alarm="low", arn="arn:aws:autoscaling:x", ok=False, summary="Failed"), T0 + 60,
+         "+01:00  action  low: Failed"),
     ],
 )
-def test_timeline_line_formats(event: dict[str, Any], line: str) -> None:
-    assert timeline_line(event, T0) == line
+def test_timeline_line_formats(typed: TypedEvent, t: float, line: str) -> None:
+    assert timeline_line(event(t, typed), T0) == line
 
 
-@pytest.mark.parametrize("kind", ["sample", "metric", "lb", "tasks"])
-def test_timeline_line_skips_frequent_events(kind: str) -> None:
-    assert timeline_line({"time": T0, "kind": kind, "cpu": 1.0}, T0) is None
+def test_timeline_line_of_a_kind_without_words_lists_its_fields() -> None:
+    assert timeline_line(Timeline().emit(T0 - 5, "custom", x=1), T0) == "-00:05  custom  x=1"
 
 
-def test_timeline_line_cuts_long_reasons_and_takes_event_objects() -> None:
-    timeline = Timeline()
-    event = timeline.emit(T0 + 150, "alarm", name=HIGH, old="OK", new="ALARM", reason=REASON)
-    line = timeline_line(event, T0, width=100)
+@pytest.mark.parametrize("typed", [
+    ServiceSample(service="s", cpu=1.0), TaskCounts(service="s", desired=1, running=1, healthy=1),
+    LbCounters(requests=1, elb_5xx=0, target_5xx=0),
+    MetricDatapoint(alarm="a", namespace="n", metric="m", statistic="Sum", period=60, period_start=T0, value=1.0),
+    AlarmAction(alarm="a", arn="arn", ok=True),
+])
+def test_timeline_line_skips_frequent_events_and_actions_that_worked(typed: TypedEvent) -> None:
+    assert timeline_line(event(T0, typed), T0) is None
+
+
+def test_timeline_line_cuts_long_reasons() -> None:
+    alarm = AlarmTransition(name=HIGH, old="OK", new="ALARM", reason=REASON)
+    line = timeline_line(event(T0 + 150, alarm), T0, width=100)
     assert line is not None and len(line) == 100 and line.endswith("...")
     assert line.startswith(f"+02:30  alarm   {HIGH} OK -> ALARM (Threshold Crossed: 1 out of")
 

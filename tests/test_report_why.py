@@ -3,6 +3,7 @@ the live timeline; a successful action shows only as its effect."""
 
 from __future__ import annotations
 
+from harness.events import AlarmAction, Timeline
 from harness.report import timeline_line, verdict_table, why_text
 
 WHY = {"link": "policy decision", "chain": ["metric", "alarm state", "action", "policy decision"],
@@ -26,11 +27,11 @@ def test_verdict_table_ends_with_the_why_lines() -> None:
 
 
 def test_failed_action_on_the_timeline_success_hidden() -> None:
-    failed = {"kind": "action", "time": 160.0, "alarm": "low", "ok": False,
-              "summary": "Failed to execute AutoScaling action: No step adjustment found for metric value [9.5] and "
-                         "breach threshold 30.0"}
-    assert timeline_line(failed, 100.0, width=200) == f"+01:00  action  low: {failed['summary']}"
-    assert timeline_line({**failed, "ok": True}, 100.0) is None
+    failed = AlarmAction(alarm="low", arn="arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x", ok=False,
+                         summary="Failed to execute AutoScaling action: No step adjustment found for metric value "
+                                 "[9.5] and breach threshold 30.0")
+    assert timeline_line(Timeline().emit(160.0, failed), 100.0, width=200) == f"+01:00  action  low: {failed.summary}"
+    assert timeline_line(Timeline().emit(160.0, AlarmAction(alarm="low", arn=failed.arn, ok=True)), 100.0) is None
 
 
 def test_html_has_a_why_column_with_the_evidence() -> None:
