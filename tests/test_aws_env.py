@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from harness.cloud.server import EmbeddedCloud
 from harness.deploy import deploy, teardown
 from harness.net import free_port
 from harness.stack import read_stack
-from tests.test_cli_up import wait_healthy
+from tests.test_cli_up import Up, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 FOREIGN_ENDPOINT = "https://foreign-endpoint.invalid"
@@ -130,34 +127,6 @@ def test_no_boto3_client_outside_harness_cloud_clients() -> None:
     assert offenders == []
 
 
-class _Up:
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._q: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._q.put(line.rstrip("\n"))
-        self._q.put(None)
-
-    def wait_for(self, needle: str, timeout: float = 90.0) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._q.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.lines.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"`harness up` never printed {needle!r}:\n" + "\n".join(self.lines))
-
-
 @pytest.fixture
 def foreign_shell(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, **foreign_env(tmp_path, "no-such-profile")}
@@ -169,7 +138,7 @@ def test_harness_up_status_and_down_from_a_shell_set_up_for_a_real_account(tmp_p
                                                                            foreign_shell: dict[str, str]) -> None:
     home = tmp_path / "home"
     cli = [sys.executable, "-m", "harness.cli"]
-    up = _Up([*cli, "up", "--home", str(home), "--cloud-port", str(free_port())], foreign_shell, tmp_path)
+    up = Up(home, env=foreign_shell, cwd=tmp_path)
     try:
         up.wait_for("ready")
         wait_healthy(home, 1)  # "ready" is before the first health checks pass (a busy CI machine saw 503)

@@ -34,12 +34,14 @@ def harness(*args: str, home: Path, **kw: object) -> subprocess.CompletedProcess
 
 
 class Up:
-    def __init__(self, home: Path, *extra: str) -> None:
+    """`harness up` in a child process, its output read line by line (env and cwd: the caller's shell)."""
+
+    def __init__(self, home: Path, *extra: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> None:
         self.home = home
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "harness.cli", "--home", str(home), "up",
              "--cloud-port", str(free_port()), *extra],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
