@@ -4,7 +4,8 @@ moto's CloudFormation creates a resource through the `CloudFormationModel` whose
 `cloudformation_type()` matches; its type map (`moto.cloudformation.parsing.get_model_map`) is built,
 once and cached, from the DIRECT subclasses of `CloudFormationModel`, a later class winning over an
 earlier one for the same type. One model class per AWS type, grouped by service as moto lays out its
-own (`cloudwatch`, `applicationautoscaling`, `ecs`, `elbv2`, `ec2`, `sns`, `sqs`, `autoscaling`, `cdk`);
+own (`cloudwatch`, `applicationautoscaling`, `ecs`, `elbv2`, `ec2`, `sns`, `sqs`, `autoscaling`, `cdk`,
+`secretsmanager`, `s3`, `logs`, `servicediscovery`, `wafv2`, `acm`);
 each module imports moto's models of its service first, so its classes are defined after moto's and
 win. `MODELS` is the table `register()` loads and checks: type -> "module:Class".
 
@@ -56,6 +57,18 @@ MODELS: dict[str, str] = {
     "AWS::AutoScaling::LifecycleHook": "autoscaling:LifecycleHook",
     "AWS::AutoScaling::ScalingPolicy": "autoscaling:ScalingPolicy",
     "AWS::CDK::Metadata": "cdk:CdkMetadata",
+    # Types real ECS service templates use (secrets, Cloud Map, HTTPS listeners, WAF, log metrics):
+    "AWS::SecretsManager::Secret": "secretsmanager:Secret",
+    "AWS::S3::BucketPolicy": "s3:BucketPolicy",
+    "AWS::Logs::MetricFilter": "logs:MetricFilter",
+    "AWS::Logs::SubscriptionFilter": "logs:SubscriptionFilter",
+    "AWS::ServiceDiscovery::PrivateDnsNamespace": "servicediscovery:PrivateDnsNamespace",
+    "AWS::ServiceDiscovery::PublicDnsNamespace": "servicediscovery:PublicDnsNamespace",
+    "AWS::ServiceDiscovery::HttpNamespace": "servicediscovery:HttpNamespace",
+    "AWS::ServiceDiscovery::Service": "servicediscovery:Service",
+    "AWS::ElasticLoadBalancingV2::ListenerCertificate": "elbv2:ListenerCertificate",
+    "AWS::WAFv2::WebACLAssociation": "wafv2:WebACLAssociation",
+    "AWS::CertificateManager::Certificate": "acm:Certificate",
 }
 EXTENDED_TYPES: tuple[str, ...] = tuple(MODELS)
 

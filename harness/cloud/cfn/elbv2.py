@@ -10,7 +10,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 
-from harness.cloud.cfn.base import _int, _Model, _strs
+from harness.cloud.cfn.base import _int, _Model, _Stored, _strs
 
 
 class LoadBalancer(_Model, CloudFormationModel):
@@ -136,3 +136,28 @@ class TargetGroup(_Model, CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         elbv2_backends[account_id][region_name].delete_target_group(resource_name)
+
+
+# --------------------------------------------------- AWS::ElasticLoadBalancingV2::ListenerCertificate
+class ListenerCertificate(_Stored, CloudFormationModel):
+    """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listenercertificate.html
+    Adds the certificates to the listener's certificate list for real (DescribeListenerCertificates shows
+    them); deleting it removes them. Ref = the resource's id; no Fn::GetAtt. The harness's load balancer
+    serves plain HTTP on loopback: the certificates are kept, never presented."""
+
+    TYPE = "AWS::ElasticLoadBalancingV2::ListenerCertificate"
+    KIND = "real"
+    GETATT = frozenset()
+
+    @classmethod
+    def apply(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> tuple[str, dict[str, Any]]:
+        certs = [{"CertificateArn": str(c["CertificateArn"])} for c in props.get("Certificates") or []]
+        elbv2_backends[account_id][region_name].add_listener_certificates(str(props["ListenerArn"]), certs)
+        return name, {}
+
+    def remove(self) -> None:
+        backend = elbv2_backends[self.account_id][self.region_name]
+        arn = str(self.properties["ListenerArn"])
+        if any(arn in lb.listeners for lb in backend.load_balancers.values()):
+            backend.remove_listener_certificates(
+                arn, [{"CertificateArn": str(c["CertificateArn"])} for c in self.properties.get("Certificates") or []])
