@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("the embedded cloud binds 127.0.0.1 only")
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # SIGTERM ends the child at once: its state is moto's memory, nothing to flush, and the interpreter's
+    # orderly shutdown of moto's modules costs about 0.7 s of CPU at every stop.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if args.parent_pid:
         # A Ctrl-C reaches the whole foreground process group; the harness stops its cloud itself, last
         # (SIGTERM), after the tasks have been deregistered from their target groups through it.
