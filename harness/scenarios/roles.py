@@ -82,31 +82,148 @@ def _direction(policy: ScalingPolicy, alarm: Alarm) -> int:
     return (total > 0) - (total < 0)
 
 
+# ------------------------------------------------------------ what an alarm watches (pure, table-tested)
+
+# How directly an alarm's metric sees the service: lower is closer. None: it can never see the service.
+OWN = 0  # the service's own resources: its ECS service, or its target group behind its load balancer
+SHARED = 1  # a resource the service shares: its cluster, or a load balancer in front of its target group
+SCOPE_NAMES = {OWN: "the service's own", SHARED: "shared with the service"}
+
+
+@dataclass(frozen=True)
+class ServiceResources:
+    """What a service's traffic and tasks reach, by the names CloudWatch dimensions use.
+
+    `routes`: (load balancer full name "app/<name>/<id>", target group full name "targetgroup/<name>/<id>")
+    for every target group the service registers into and every load balancer whose listener forwards to it
+    (by default action or rule)."""
+
+    cluster: str
+    service: str
+    routes: frozenset[tuple[str, str]]
+
+    @property
+    def load_balancers(self) -> frozenset[str]:
+        return frozenset(lb for lb, _ in self.routes)
+
+    @property
+    def target_groups(self) -> frozenset[str]:
+        return frozenset(tg for _, tg in self.routes)
+
+
+def service_resources(model: StackModel, service: Service) -> ServiceResources:
+    routes = {(lb.full_name, model.target_group(arn).full_name)
+              for arn in service.target_group_arns if arn in model.target_groups
+              for lb, _ in model.routes_to(arn)}
+    return ServiceResources(service.cluster, service.name, frozenset(routes))
+
+
+# The ALB metrics published per load balancer only (no TargetGroup dimension).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+ELB_ONLY_METRICS = frozenset({"HTTPCode_ELB_5XX_Count", "HTTPCode_ELB_500_Count", "HTTPCode_ELB_502_Count",
+                              "HTTPCode_ELB_503_Count", "HTTPCode_ELB_504_Count", "HTTPCode_ELB_4XX_Count",
+                              "HTTPCode_ELB_3XX_Count", "RejectedConnectionCount", "ActiveConnectionCount",
+                              "NewConnectionCount", "ProcessedBytes", "ConsumedLCUs"})
+
+
+def watch_scope(namespace: str, metric: str, dimensions: Mapping[str, str], res: ServiceResources) -> int | None:
+    """How directly a metric with these dimensions sees the service `res` describes (OWN, SHARED), or None.
+
+    CloudWatch matches a metric by its exact dimension set, and each publisher has its own sets:
+    - AWS/ECS publishes per service (ClusterName + ServiceName) and per cluster (ClusterName alone): the
+      service's pair is OWN; its cluster is SHARED (its tasks are part of the cluster's figure); another
+      cluster or service, or any other set, never sees it.
+      https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cloudwatch-metrics.html#ecs_cloudwatch_metrics_dimensions
+    - AWS/ApplicationELB publishes per load balancer (LoadBalancer) and per target group behind it
+      (LoadBalancer + TargetGroup; RequestCountPerTarget also TargetGroup alone); the HTTPCode_ELB_* and
+      connection metrics per load balancer only. A target group the service registers into, behind a load
+      balancer that forwards to it, is OWN; a load balancer in front of it is SHARED for target metrics (it
+      also counts the traffic of its other rules) and OWN for the load balancer's own codes (their finest
+      dimension); a load balancer or target group the service's traffic never crosses sees none of it.
+      https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html#load-balancer-metric-dimensions-alb
+    The AvailabilityZone variants are not published by the harness (its targets have no zone): None.
+    """
+    names = frozenset(dimensions)
+    if namespace == "AWS/ECS":
+        if dimensions.get("ClusterName") != res.cluster:
+            return None
+        if names == {"ClusterName", "ServiceName"}:
+            return OWN if dimensions["ServiceName"] == res.service else None
+        return SHARED if names == {"ClusterName"} else None
+    if namespace == "AWS/ApplicationELB":
+        lb, tg = dimensions.get("LoadBalancer"), dimensions.get("TargetGroup")
+        if names == {"LoadBalancer"}:
+            if lb not in res.load_balancers:
+                return None
+            return OWN if metric in ELB_ONLY_METRICS else SHARED
+        if metric in ELB_ONLY_METRICS:
+            return None  # published per load balancer only: any other dimension set gets no datapoint
+        if names == {"LoadBalancer", "TargetGroup"}:
+            return OWN if (lb, tg) in res.routes else None
+        if names == {"TargetGroup"} and metric == "RequestCountPerTarget":
+            return OWN if tg in res.target_groups else None
+        return None
+    return None
+
+
+def alarm_scope(alarm: Alarm, res: ServiceResources) -> int | None:
+    return watch_scope(alarm.namespace, alarm.metric_name, alarm.dimensions, res)
+
+
+def pick(candidates: Sequence[Alarm], res: ServiceResources, *, highest: bool = False) -> Alarm | None:
+    """The alarm of `candidates` that watches the service most directly (first in stack order on a tie, or
+    the highest threshold with `highest`); None when none of them can see the service at all."""
+    scored = [(scope, i, a) for i, a in enumerate(candidates) if (scope := alarm_scope(a, res)) is not None]
+    if not scored:
+        return None
+    best = min(s for s, _, _ in scored)
+    tied = [(i, a) for s, i, a in scored if s == best]
+    if highest:
+        return max(tied, key=lambda ia: (ia[1].threshold, -ia[0]))[1]
+    return min(tied, key=lambda ia: ia[0])[1]
+
+
 def resolve(model: StackModel) -> Roles:
-    """Find each role's alarm in `model`; raise a ConfigError naming what is missing for scaling."""
+    """Find each role's alarm in `model`; raise a ConfigError naming what is missing for scaling.
+
+    An alarm gets a role only if its metric can see the service: its dimensions name the service's own
+    ECS service, target group or load balancer, or the cluster it runs in (`watch_scope`); among several,
+    the one that watches the service's own resources wins. A scaling role also needs a policy on the
+    service's own scalable target."""
     if not model.services:
         raise ConfigError(f"stack {model.stack_name} has no ECS service")
     service = model.services[0]
     target = model.scalable_target(service.resource_id)
     if target is None:
         raise ConfigError(f"service {service.name} has no scalable target (AWS::ApplicationAutoScaling::ScalableTarget)")
+    res = service_resources(model, service)
     alarms: dict[str, Alarm] = {}
     policies: dict[str, ScalingPolicy] = {}
+    scaling: dict[str, list[tuple[Alarm, ScalingPolicy]]] = {"scale_out": [], "scale_in": []}
+    alerts: dict[str, list[Alarm]] = {"cpu_alert": [], "target_5xx": [], "elb_5xx": []}
     for alarm in model.alarms:
         metric = (alarm.namespace, alarm.metric_name)
         for policy in _policies(model, alarm):
             role = {1: "scale_out", -1: "scale_in"}.get(_direction(policy, alarm))
-            if role and metric == CPU and role not in alarms:
-                alarms[role], policies[role] = alarm, policy
+            if role and metric == CPU and policy.resource_id == target.resource_id:
+                scaling[role].append((alarm, policy))
         if _notifies(model, alarm):
             if metric == CPU and alarm.comparison_operator.startswith("GreaterThan"):
-                # The highest CPU alert is the one a scenario must hold load above.
-                if "cpu_alert" not in alarms or alarm.threshold > alarms["cpu_alert"].threshold:
-                    alarms["cpu_alert"] = alarm
+                alerts["cpu_alert"].append(alarm)
             elif metric == TARGET_5XX:
-                alarms.setdefault("target_5xx", alarm)
+                alerts["target_5xx"].append(alarm)
             elif metric == ELB_5XX:
-                alarms.setdefault("elb_5xx", alarm)
+                alerts["elb_5xx"].append(alarm)
+    for role, pairs in scaling.items():
+        chosen = pick([a for a, _ in pairs], res)
+        if chosen is not None:
+            alarms[role] = chosen
+            policies[role] = next(p for a, p in pairs if a is chosen)
+    for role, candidates in alerts.items():
+        # The highest CPU alert is the one a scenario must hold load above.
+        chosen = pick(candidates, res, highest=role == "cpu_alert")
+        if chosen is not None:
+            alarms[role] = chosen
     notifying = {a for r, al in alarms.items() if r not in policies for a in al.alarm_actions}
     emails = tuple(sorted({s.endpoint for t in model.topics if t.arn in notifying
                            for s in t.subscriptions if s.protocol in ("email", "email-json")}))

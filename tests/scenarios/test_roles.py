@@ -130,3 +130,86 @@ def test_an_alert_topic_in_a_parent_stack_resolves_cpu_alert(shared_alb: StackMo
 def shared_alb(aws: Aws, ecs_deployment: Deployment) -> Iterator[StackModel]:
     with shared_alb_stacks(aws) as (_, model):
         yield model
+
+
+# ------------------------------------------------- which alarm watches the service (pure, from a table)
+# Dimension sets per publisher, from AWS's pages:
+# ECS https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cloudwatch-metrics.html#ecs_cloudwatch_metrics_dimensions
+# ALB https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html#load-balancer-metric-dimensions-alb
+
+from harness.scenarios.roles import OWN, SHARED, ServiceResources, pick, watch_scope  # noqa: E402
+
+_LB, _TG = "app/ecs-LoadBa-1/aaa", "targetgroup/ecs-Defau-1/bbb"  # the service's own ALB and group
+_CLB, _CTG = "app/cluster-Lo-2/ccc", "targetgroup/cluster-Def-2/ddd"  # the cluster's ALB and default group
+_RES = ServiceResources("cluster-Cluster-1", "ecs-Service-1", frozenset({(_LB, _TG)}))
+# A service behind a listener rule on the cluster's shared ALB: its own group, the cluster's load balancer.
+_SHARED_RES = ServiceResources("cluster-Cluster-1", "ecs-Service-1", frozenset({(_CLB, _TG)}))
+
+
+@pytest.mark.parametrize("res, namespace, metric, dims, scope", [
+    # ECS: the service's pair is its own; its cluster alone is shared; any other cluster/service/set sees nothing.
+    (_RES, "AWS/ECS", "CPUUtilization", {"ClusterName": "cluster-Cluster-1", "ServiceName": "ecs-Service-1"}, OWN),
+    (_RES, "AWS/ECS", "CPUUtilization", {"ClusterName": "cluster-Cluster-1"}, SHARED),
+    (_RES, "AWS/ECS", "MemoryReservation", {"ClusterName": "cluster-Cluster-1"}, SHARED),
+    (_RES, "AWS/ECS", "CPUUtilization", {"ClusterName": "cluster-Cluster-1", "ServiceName": "other"}, None),
+    (_RES, "AWS/ECS", "CPUUtilization", {"ClusterName": "other-cluster"}, None),
+    (_RES, "AWS/ECS", "CPUUtilization", {"ServiceName": "ecs-Service-1"}, None),  # no such dimension set
+    (_RES, "AWS/ECS", "CPUUtilization", {}, None),
+    # The EC2 namespace's CPUUtilization is the instances', not the service's.
+    (_RES, "AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": "cluster-AutoScalingGroup-1"}, None),
+    # ALB target metrics: the service's group behind its load balancer is its own; the load balancer is shared.
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _LB, "TargetGroup": _TG}, OWN),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _LB}, SHARED),
+    # ... another load balancer's default group never sees the service's traffic (the widdix cluster's alarm).
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _CLB, "TargetGroup": _CTG}, None),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _CLB}, None),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _LB, "TargetGroup": _CTG}, None),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"TargetGroup": _TG}, None),  # not published alone
+    (_RES, "AWS/ApplicationELB", "RequestCountPerTarget", {"TargetGroup": _TG}, OWN),  # ... except this one
+    # ALB codes of the load balancer itself: per load balancer only, so that is their finest (own) scope.
+    (_RES, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": _LB}, OWN),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": _CLB}, None),
+    (_RES, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": _LB, "TargetGroup": _TG}, None),
+    # A shared ALB: the cluster's load balancer fronts the service's group through a listener rule.
+    (_SHARED_RES, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": _CLB}, OWN),
+    (_SHARED_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _CLB, "TargetGroup": _TG}, OWN),
+    (_SHARED_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _CLB, "TargetGroup": _CTG}, None),
+    (_SHARED_RES, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _CLB}, SHARED),
+    # AvailabilityZone variants: AWS has them, the harness's targets have no zone (never published here).
+    (_RES, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": _LB, "AvailabilityZone": "us-east-1a"}, None),
+    (_RES, "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "q"}, None),
+])
+def test_an_alarm_watches_the_service_only_through_its_own_or_shared_resources(
+        res: ServiceResources, namespace: str, metric: str, dims: dict[str, str], scope: int | None) -> None:
+    assert watch_scope(namespace, metric, dims, res) == scope
+
+
+def _alarm(name: str, namespace: str, metric: str, dims: dict[str, str], threshold: float = 0.0) -> Alarm:
+    return Alarm(name=name, arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}", namespace=namespace,
+                 metric_name=metric, dimensions=dims, statistic="Sum", extended_statistic=None, period=60,
+                 evaluation_periods=1, datapoints_to_alarm=1, threshold=threshold,
+                 comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching", alarm_actions=(),
+                 ok_actions=(), insufficient_data_actions=(), state="OK")
+
+
+def test_the_alarm_on_the_service_s_own_resources_wins_and_one_that_never_sees_it_gets_no_role() -> None:
+    svc_cpu = {"ClusterName": "cluster-Cluster-1", "ServiceName": "ecs-Service-1"}
+    cluster_cpu = {"ClusterName": "cluster-Cluster-1"}
+    # Stack order puts the cluster stack's alarm first (as widdix's cluster CPUUtilizationTooHighAlarm):
+    # the service's own wins although the thresholds tie.
+    cluster = _alarm("cluster-cpu", "AWS/ECS", "CPUUtilization", cluster_cpu, 80)
+    own = _alarm("svc-cpu", "AWS/ECS", "CPUUtilization", svc_cpu, 80)
+    assert pick([cluster, own], _RES, highest=True) is own
+    # The cluster's alarm is still the service's when it is the only one (its tasks are part of it).
+    assert pick([cluster], _RES, highest=True) is cluster
+    # Among the service's own, the highest threshold is the one a scenario holds load above.
+    low = _alarm("svc-cpu-70", "AWS/ECS", "CPUUtilization", svc_cpu, 70)
+    assert pick([own, low], _RES, highest=True) is own
+    # The cluster ALB's default-group alarm can never see the service's traffic: no role at all.
+    never = _alarm("cluster-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count",
+                   {"LoadBalancer": _CLB, "TargetGroup": _CTG})
+    assert pick([never], _RES) is None
+    lb_only = _alarm("svc-lb-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _LB})
+    assert pick([never, lb_only], _RES) is lb_only
+    group = _alarm("svc-tg-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": _LB, "TargetGroup": _TG})
+    assert pick([never, lb_only, group], _RES) is group
