@@ -17,7 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import EmbeddedCloud
+from harness.cloud.server import SEEDED_SSM_PARAMETERS, EmbeddedCloud
 from harness.net import free_port
 from harness.deploy import Deployment, deploy, teardown
 from harness.mailbox import Mailbox, SmtpSink
@@ -54,6 +54,34 @@ def cloud() -> Iterator[EmbeddedCloud]:
 def aws(cloud: EmbeddedCloud) -> Aws:
     """Clients for the session's embedded cloud."""
     return Aws(cloud.endpoint)
+
+
+@pytest.fixture(scope="session")
+def _scratch_cloud() -> Iterator[EmbeddedCloud]:
+    """A second EmbeddedCloud for the session, lent to one module at a time by `own_aws`."""
+    c = EmbeddedCloud(port=free_port())
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def own_aws(_scratch_cloud: EmbeddedCloud) -> Aws:
+    """An empty account of this module's own, so its parent stacks (named after their parameters: vpc,
+    cluster, alert) never meet the session's `ecs_deployment` nor another module's: the session's second
+    embedded cloud, emptied for the module (moto's POST /moto-api/reset) and given back what every account
+    of the embedded cloud starts with (its seeded SSM parameters). One moto child for all such modules
+    instead of one each (about 2 s of start-up apiece). For modules that only deploy and read back: the
+    harness's own records (alarm history, scaling activities, task states) are not moto's and outlive
+    the reset, so a module that runs the control loops keeps a cloud of its own."""
+    urllib.request.urlopen(urllib.request.Request(f"{_scratch_cloud.endpoint}/moto-api/reset", method="POST"),
+                           timeout=10).close()
+    aws = Aws(_scratch_cloud.endpoint)
+    for name, value in SEEDED_SSM_PARAMETERS.items():
+        aws.client("ssm").put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    return aws
 
 
 @pytest.fixture(scope="session")

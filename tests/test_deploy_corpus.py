@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import EmbeddedCloud
 from harness.deploy import DEFAULT_PARENTS, PARENT_PARAM, deploy, load_template, parent_stack_name, teardown
 from harness.errors import HarnessError
 from harness.net import free_port
@@ -26,12 +24,6 @@ CORPUS = sorted(
 )
 # Templates that must deploy unchanged (the families the harness promises), not merely fail cleanly.
 MUST_DEPLOY = ("real-family", "shared-alb", "cdk", "infrastructure")
-
-
-@pytest.fixture(scope="module")
-def own_aws() -> Iterator[Aws]:
-    with EmbeddedCloud(port=free_port()) as cloud:
-        yield Aws(cloud.endpoint)
 
 
 def sibling_parents(template: Path) -> dict[str, Path]:

@@ -6,23 +6,14 @@ ARN, says so, and deregisters it at teardown; a value given is used as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import EmbeddedCloud
 from harness.deploy import DEFAULT_IMAGE, deploy, external_task_definition_params, load_template, teardown
-from harness.net import free_port
 
 SERVICE = Path(__file__).resolve().parent / "data" / "external-taskdef" / "service.yml"
-
-
-@pytest.fixture(scope="module")
-def own_aws() -> Iterator[Aws]:
-    with EmbeddedCloud(port=free_port()) as cloud:
-        yield Aws(cloud.endpoint)
 
 
 def test_which_parameters_name_an_outside_task_definition() -> None:

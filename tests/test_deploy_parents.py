@@ -8,7 +8,6 @@ cluster (deployed from infrastructure/), which deploy() would reuse as existing 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,14 @@ import pytest
 from botocore.parsers import ResponseParserError
 
 from harness.cloud.clients import Aws
-from harness.cloud.server import EmbeddedCloud
 from harness.deploy import deploy, parse_parents, parent_stack_name, plan_stacks, teardown
 from harness.errors import ConfigError, DeployError, ParameterError, TemplateError
-from harness.net import free_port
 
 DATA = Path(__file__).resolve().parent / "data"
 FAMILY = DATA / "real-family"
 SERVICE = FAMILY / "service-dedicated-alb.yaml"
 PARENTS = {"ParentVPCStack": FAMILY / "vpc.yaml", "ParentClusterStack": FAMILY / "cluster.yaml",
            "ParentAlertStack": FAMILY / "alert.yaml"}
-
-
-@pytest.fixture(scope="module")
-def own_aws() -> Iterator[Aws]:
-    with EmbeddedCloud(port=free_port()) as cloud:
-        yield Aws(cloud.endpoint)
 
 
 def stacks(aws: Aws) -> set[str]:
