@@ -73,6 +73,9 @@ EXAMPLES = {
     "down": """examples:
   harness down
   harness down --home /tmp/h""",
+    "completion": """examples:
+  harness completion bash > ~/.local/share/bash-completion/completions/harness
+  harness completion zsh > ~/.zfunc/_harness     (with fpath+=~/.zfunc before compinit)""",
 }
 
 
@@ -155,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("down", help="stop a running `harness up` (also one whose terminal is gone)")
 
+    completion = sub.add_parser("completion", help="print a shell completion script for harness (shtab)")
+    completion.add_argument("shell", choices=("bash", "zsh"), help="the shell the script is for")
+
     from harness.model import cli as model_cli  # `model` and `calibrate` (harness/model/cli.py)
 
     model_cli.add_parsers(sub, _stack_options)
@@ -227,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_image(args)
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "completion":
+            import shtab
+
+            print(shtab.complete(build_parser(), shell=args.shell), end="")
+            return 0
         if args.command in ("model", "calibrate"):
             from harness.model import cli as model_cli
 

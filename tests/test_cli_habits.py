@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,33 @@ def test_a_usage_error_from_the_installed_command_has_no_traceback(tmp_path: Pat
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.splitlines() == ["harness up: error: argument --time-scale: invalid float value: 'fast' "
                                        "(see `harness up --help`)"]
+
+
+def _complete(script: Path, *words: str) -> list[str]:
+    """What bash offers for `harness WORDS...` (the last word being typed), from the generated script."""
+    line = " ".join(("harness", *words))
+    probe = ('source "$1"; shift; fn=$(complete -p harness | sed -E "s/.*-F ([^ ]+) .*/\\1/"); '
+             'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; '
+             '"$fn" harness "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"; printf "%s\\n" "${COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", probe, "probe", str(script), *line.split(" ")], capture_output=True,
+                         text=True, timeout=30, check=True)
+    return out.stdout.split()
+
+
+def test_bash_completion_completes_commands_options_and_choices(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "harness.bash"
+    script.write_text(capsys.readouterr().out)
+    assert _complete(script, "ru") == ["run"]
+    assert _complete(script, "run", "--time-s") == ["--time-scale"]
+    assert _complete(script, "status", "--ho") == ["--home"]  # the global options, after the command too
+    assert _complete(script, "completion", "") == ["bash", "zsh"]
+
+
+def test_zsh_completion_is_a_compdef_of_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "zsh"]) == 0
+    script = capsys.readouterr().out
+    assert script.startswith("#compdef harness")
+    listed = [line.split(":", 1)[0].strip() for line in script.splitlines() if re.match(r"^    [a-z]+:'", line)]
+    assert sorted(listed) == COMMANDS
