@@ -56,6 +56,7 @@ import locust.stats
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
+import entryrequest  # beside this file, like phaseplan
 import phaseplan  # the locustfile's directory is on sys.path while Locust imports it
 
 log = logging.getLogger("loadtests")
@@ -80,6 +81,11 @@ def _add_arguments(parser: Any) -> None:
                              '"stop": true ends the run')
     parser.add_argument("--ping-n", type=int, env_var="LOAD_PING_N", default=DEFAULT_PING_N,
                         help="PingUser asks GET /<n> (the factorial of n)")
+    parser.add_argument(entryrequest.HEADERS_OPTION, type=str, env_var=entryrequest.HEADERS_ENV, default="",
+                        help='headers every request carries, as a JSON object (e.g. \'{"Host": "api.example.com"}\' '
+                             "for a host-header listener rule); see loadtests/entryrequest.py")
+    parser.add_argument(entryrequest.QUERY_OPTION, type=str, env_var=entryrequest.QUERY_ENV, default="",
+                        help="query parameters every request carries (k=v&k2=v2), for a query-string listener rule")
     parser.add_argument("--user-locustfile", type=str, env_var="LOAD_USER_LOCUSTFILE", default="",
                         help="run this locustfile's HttpUser/FastHttpUser classes, paced by the phases, instead "
                              "of the sample load (see loadtests/usermix.py)")
@@ -111,12 +117,28 @@ class _Settings:
     def ping_n(cls) -> int:
         return int(getattr(cls.options, "ping_n", DEFAULT_PING_N))
 
+    entry_cache: tuple[dict[str, str], list[tuple[str, str]]] | None = None
+
+    @classmethod
+    def entry(cls) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The headers and query parameters every request carries (--request-headers, --request-query)."""
+        if cls.entry_cache is None:
+            if cls.options is None:
+                return {}, []
+            cls.entry_cache = (entryrequest.parse_headers(getattr(cls.options, "request_headers", "") or ""),
+                               entryrequest.parse_query(getattr(cls.options, "request_query", "") or ""))
+        return cls.entry_cache
+
 
 class _PacedUser(FastHttpUser):
     """Constant throughput when the phase sets rate_per_user (as locust's constant_throughput), else no wait."""
 
     abstract = True
     _last_start: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        entryrequest.wrap(self.client, _Settings.entry)
 
     def wait_time(self) -> float:
         rate = _Settings.rate_per_user(type(self).__name__)
@@ -192,7 +214,7 @@ if _USER_LOCUSTFILE:
         raise SystemExit(str(_exc)) from None
     for _sample in (CpuUser, ErrorUser, PingUser):
         _sample.abstract = True  # the sample app's load is not what runs now
-    USER_CLASSES = usermix.paced_classes(_FOUND, _Settings.rate_per_user)
+    USER_CLASSES = usermix.paced_classes(_FOUND, _Settings.rate_per_user, _Settings.entry)
     for _i, _cls in enumerate(USER_CLASSES.values()):
         globals()[f"_UserClass{_i}"] = _cls  # Locust picks its user classes from this module's names
     del _i, _cls  # a loop variable left at module level would be a second name for a class
@@ -245,6 +267,10 @@ events.request.add_listener(_StatusCounter.on_request)
 def _on_init(environment: Any, **_: Any) -> None:
     _Settings.options = environment.parsed_options
     _StatusCounter.environment = environment
+    try:
+        _Settings.entry()  # a bad --request-headers stops Locust at start, with its one line
+    except ValueError as exc:
+        raise SystemExit(f"loadtests/locustfile.py: {exc}") from None
 
     # Locust 2.47 headless with a shape installs its SIGTERM handler only after the shape ends, so
     # a SIGTERM mid-run would kill it without final stats. Quitting the runner instead lets Locust's

@@ -22,7 +22,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -134,20 +134,27 @@ def summary(classes: list[dict[str, Any]]) -> dict[str, Any]:
                          "error": bool(c["error"])} for c in classes]}
 
 
-def paced_classes(classes: list[dict[str, Any]], rate_of: Callable[[str], float | None]) -> dict[str, type]:
+Entry = Callable[[], tuple[Mapping[str, str], list[tuple[str, str]]]]
+
+
+def paced_classes(classes: list[dict[str, Any]], rate_of: Callable[[str], float | None],
+                  entry: Entry | None = None) -> dict[str, type]:
     """The classes Locust runs: `C` and `C:error` subclasses with the harness's pacing.
 
-    `rate_of(class name)` is the requests per second one user should send (None: no wait)."""
+    `rate_of(class name)` is the requests per second one user should send (None: no wait); `entry()` the
+    headers and query parameters every request carries (entryrequest.py: a host-header listener rule's Host)."""
     made: dict[str, type] = {}
     for c in classes:
         for side, suffix in (("normal", ""), ("error", ERROR_SUFFIX)):
             if c[side]:
-                made[c["name"] + suffix] = _paced(c["cls"], c["name"] + suffix, c[side], rate_of)
+                made[c["name"] + suffix] = _paced(c["cls"], c["name"] + suffix, c[side], rate_of, entry)
     return made
 
 
-def _paced(base: type, name: str, tasks: list[Any], rate_of: Callable[[str], float | None]) -> type:
-    import phaseplan  # beside this file, on sys.path inside Locust and when run as a script
+def _paced(base: type, name: str, tasks: list[Any], rate_of: Callable[[str], float | None],
+           entry: Entry | None = None) -> type:
+    import entryrequest  # beside this file, on sys.path inside Locust and when run as a script
+    import phaseplan
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         base.__init__(self, *args, **kwargs)  # type: ignore[misc]
@@ -161,6 +168,8 @@ def _paced(base: type, name: str, tasks: list[Any], rate_of: Callable[[str], flo
             return original(*a, **k)
 
         self.client.request = counting  # HttpSession and FastHttpSession both send through request()
+        if entry is not None:
+            entryrequest.wrap(self.client, entry)
 
     def wait_time(self: Any) -> float:
         made_now = self._harness_requests - self._harness_seen

@@ -19,8 +19,9 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-conditi
   key); it matches when any pair matches one parameter of the query string.
 - source-ip: CIDR blocks the client address must be in (IPv4 and IPv6).
 
-`route()` returns the first matching rule's actions; `entry_path()` works backwards: which path (and
-whether any path at all) reaches a given target group, for a client that can only choose the URL.
+`route()` returns the first matching rule's actions; `entry_request()` works backwards: which request
+(a path, and the Host, headers and query parameters a host-, header- or query-only rule asks for) reaches
+a given target group.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 RULE_CONDITION_DOC = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"
 
@@ -198,28 +199,92 @@ def redirect_location(action: Action, req: Request, protocol: str, port: int) ->
 PROBE_PATHS = ("/", "/1", "/cpu", "/error", "/memory")
 
 
-def entry_path(rules: Sequence[Rule], target_group_arn: str, probes: Sequence[str] = PROBE_PATHS) -> str | None:
-    """A path prefix P such that every request `GET P+probe` (no Host, header or query condition to
-    satisfy beyond what a plain client sends) reaches `target_group_arn`; None if there is none.
+@dataclass(frozen=True)
+class EntryRequest:
+    """How a client reaches a target group: a path prefix, plus the request headers and query parameters a
+    plain `GET` lacks and the rule's conditions ask for (e.g. `Host: api.example.com` for a host-header rule)."""
 
-    Tried: "" (the root), then the literal part of each path-pattern of the rules that forward to the
-    group, up to its first wildcard, without a trailing "/". Each candidate is checked with `route()`, so
-    a rule of higher priority that takes those paths elsewhere disqualifies it.
+    prefix: str
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+
+    def request(self, probe: str, method: str = "GET") -> Request:
+        target = self.prefix + probe + ("?" + urlencode(self.query) if self.query else "")
+        headers = {"host": "127.0.0.1", **{k.lower(): v for k, v in self.headers}}
+        return Request(method, target, headers)
+
+    def describe(self) -> str:
+        """`Host: api.example.com, X-Team: blue, query tenant=x` ("" when nothing beyond the URL is needed)."""
+        parts = [f"{k}: {v}" for k, v in self.headers]
+        if self.query:
+            parts.append("query " + urlencode(self.query))
+        return ", ".join(parts)
+
+
+def concrete(pattern: str) -> str:
+    """A value a wildcard pattern matches: each `*` and `?` stands for one `x` (`*.example.com` ->
+    `x.example.com`), which also keeps a host name a valid one."""
+    return pattern.replace("*", "x").replace("?", "x")
+
+
+def _satisfy(rule: Rule) -> EntryRequest | None:
+    """A request that meets every condition of `rule` with the first value of each, wildcards resolved
+    (`concrete`); None when a load test cannot meet one: a method other than GET, a source-ip range
+    without 127.0.0.1, a condition type the harness does not know."""
+    prefix, headers, query = "", [], []
+    for cond in rule.conditions:
+        if cond.field == "path-pattern" and cond.values:
+            prefix = re.split(r"[*?]", cond.values[0], maxsplit=1)[0].rstrip("/")
+        elif cond.field == "host-header" and cond.values:
+            headers.append(("Host", concrete(cond.values[0])))
+        elif cond.field == "http-header" and cond.header_name and cond.values:
+            headers.append((cond.header_name, concrete(cond.values[0])))
+        elif cond.field == "query-string" and cond.query:
+            key, value = cond.query[0]
+            query.append((concrete(key) if key else "x", concrete(value)))
+        elif cond.field == "http-request-method" and "GET" in cond.values:
+            continue
+        elif cond.field == "source-ip" and condition_matches(cond, Request("GET", "/")):
+            continue
+        else:
+            return None
+    return EntryRequest(prefix, tuple(headers), tuple(query))
+
+
+def entry_request(rules: Sequence[Rule], target_group_arn: str,
+                  probes: Sequence[str] = PROBE_PATHS) -> EntryRequest | None:
+    """How every request `GET prefix+probe` reaches `target_group_arn`; None if no request does.
+
+    Tried in order: the plain URL (a default action, or a rule a plain client meets), then for each rule
+    that forwards to the group, in priority order, its path-pattern's literal part up to the first
+    wildcard (without a trailing "/") with nothing else, then the same plus every other condition of the
+    rule met (`_satisfy`: a Host, header or query parameter). Each candidate is checked with `route()`
+    for every probe, so a rule of higher priority that takes those requests elsewhere disqualifies it.
     """
-    candidates = [""]
+    candidates = [EntryRequest("")]
     for rule in ordered(rules):
         if target_group_arn not in {arn for arn, w in forwarded_groups(rule) if w > 0}:
             continue
         for cond in rule.conditions:
             if cond.field == "path-pattern":
                 for v in cond.values:
-                    literal = re.split(r"[*?]", v, maxsplit=1)[0].rstrip("/")
+                    literal = EntryRequest(re.split(r"[*?]", v, maxsplit=1)[0].rstrip("/"))
                     if literal not in candidates:
                         candidates.append(literal)
-    for prefix in candidates:
-        if all(_reaches(rules, target_group_arn, Request("GET", prefix + p, {"host": "127.0.0.1"})) for p in probes):
-            return prefix
+        met = _satisfy(rule)
+        if met is not None and met not in candidates:
+            candidates.append(met)
+    for entry in candidates:
+        if all(_reaches(rules, target_group_arn, entry.request(p)) for p in probes):
+            return entry
     return None
+
+
+def entry_path(rules: Sequence[Rule], target_group_arn: str, probes: Sequence[str] = PROBE_PATHS) -> str | None:
+    """A path prefix P such that every request `GET P+probe` with no header or query beyond what a plain
+    client sends reaches `target_group_arn`; None if there is none (see `entry_request`)."""
+    entry = entry_request(rules, target_group_arn, probes)
+    return entry.prefix if entry is not None and not entry.headers and not entry.query else None
 
 
 def _reaches(rules: Sequence[Rule], target_group_arn: str, req: Request) -> bool:

@@ -30,7 +30,7 @@ from harness.events import DesiredChange, Event, FaultInjected, LoadChange, Phas
 from harness.load import ControlledLocustProcess, plan_users
 from harness.scenarios import Expectation, Scenario, Step
 from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
-from harness.elb.entry import entry_url
+from harness.elb.entry import entry
 from harness.scenarios.roles import RolePlan, Roles, plan_roles, resolve
 from harness.stack import HealthCheck
 from harness.userload import (
@@ -147,6 +147,7 @@ class ScenarioRunner:
         self.roles = resolve(harness.model)
         self.clock = harness.clock
         self.locust: ControlledLocustProcess | None = None
+        self.entry_args: list[str] = []  # the locustfile's --request-headers/--request-query (harness.elb.entry)
         self.cost_ms = CPU_MS
         self._load: Mapping[str, Any] = {}
         self._tasks_seen = 0
@@ -339,9 +340,9 @@ class ScenarioRunner:
             assert self.h.model is not None
             tg = self.roles.service.load_balancers[0].target_group_arn
             try:
-                url, how = entry_url(tg, zip(self.h.model.load_balancers, self.h.proxies),
-                                     self.h.model.target_groups[tg].name)
-                say(f"load       {url} reaches {self.roles.service.name} ({how})")
+                found = entry(tg, zip(self.h.model.load_balancers, self.h.proxies), self.h.model.target_groups[tg].name)
+                url, self.entry_args = found.url, found.locust_args()  # a host/header/query rule's Host etc.
+                say(f"load       {url} reaches {self.roles.service.name} ({found.how})")
             except ConfigError as err:
                 problem = str(err)
         if problem is not None:
@@ -368,8 +369,10 @@ class ScenarioRunner:
         if locustfile is not None:
             self.mix = UserMix(locustfile, await asyncio.to_thread(inspect_locustfile, locustfile))
             self.locust = self.mix.locust(url, self.workdir / "locust")
+            self.locust.extra_args = (*self.locust.extra_args, *self.entry_args)
         else:
-            self.locust = ControlledLocustProcess(LOCUSTFILE, url, self.workdir / "locust", cpu_ms=CPU_MS)
+            self.locust = ControlledLocustProcess(LOCUSTFILE, url, self.workdir / "locust", cpu_ms=CPU_MS,
+                                                  extra_args=self.entry_args)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
         self.locust.start()
         self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
