@@ -233,3 +233,28 @@ def test_scale_in_suspended_during_deployment() -> None:
     # scale-out is not suspended by a deployment
     d = decide(Policy(), Target(), current=2, metric_value=90.0, now=T, scale_out=True, scale_in_suspended=True)
     assert d.new_desired == 3
+
+
+# -------------------------------------------------- cooldown_respected where no second scale-in can happen
+
+@pytest.mark.parametrize("path, skipped, observed", [
+    # ceil(4 x 3 / 60) = 1, clamped to MinCapacity 2: one activity, and then nothing left to remove.
+    ([(0, 4, 2)], True, "not applicable: the one activity (at +00:00) set the desired count 4 -> 2 = MinCapacity"),
+    # One activity that stopped above MinCapacity: a second could have come, and did not: not exercised.
+    ([(0, 8, 5)], False, "cooldown not exercised"),
+    ([(0, 8, 5), (600, 5, 2)], False, "gaps 600 s"),  # checked (and passes: one ScaleInCooldown apart)
+])
+def test_scale_in_cooldown_is_not_applicable_when_the_first_scale_in_reaches_min_capacity(
+        path: list[tuple[float, int, int]], skipped: bool, observed: str) -> None:
+    """Target tracking scales in proportionally to the metric (`proportional_capacity`); AWS documents no
+    smaller scale-in step ("scales in more gradually" is all its pages say), so an idle service can reach
+    MinCapacity in one activity. ScaleInCooldown only holds back a *second* scale-in; with none possible the
+    expectation is judged not applicable, with the reason, and is not counted as passed."""
+    from harness.scenarios.expect import check
+    from tests.scenarios.test_cooldown_larger_step import activities
+    from tests.scenarios.test_expect import T0
+    from tests.scenarios.test_target_tracking_expect import ROLES_TT
+
+    verdict = check({"cooldown_respected": "scale_in"}, activities(path, policy="tt", alarm="low"), ROLES_TT, {}, T0)
+    assert bool(verdict.get("skipped")) is skipped and observed in verdict["observed"], verdict
+    assert verdict["passed"] is (len(path) == 2)

@@ -282,7 +282,12 @@ def decide(
     - new capacity is `proportional_capacity(current, metric, TargetValue)`, clamped to
       [MinCapacity, MaxCapacity]; "it scales out proportionally to the metric as fast as it can, but scales
       in more gradually": scale-in happens only from the low alarm (15 minutes under 90% of the target) and
-      rounds up, so it removes no more than the metric allows;
+      rounds up, so it removes no more than the metric allows. That is all AWS documents about scale-in (the
+      overview: "removing capacity only when utilization passes a threshold that is far enough below the
+      target value"; the ECS page: "rounding up or down ... prevents it from ... removing too much
+      capacity"); no smaller per-activity step is published, so none is invented here, and an idle service
+      can reach MinCapacity in one activity (the scenarios then judge `cooldown_respected: scale_in` not
+      applicable, harness.scenarios.expect);
     - below MinCapacity a scale-out starts from MinCapacity; above MaxCapacity a scale-in from MaxCapacity
       (service-auto-scaling.html, as for step scaling);
     - ScaleOutCooldown: "While the scale-out cooldown period is in effect, the capacity added by the

@@ -192,6 +192,16 @@ def _cooldown_respected(role: str, events: Sequence[Event], roles: Roles, t0: fl
     times = [e.time for e in acts]
     gaps = [b - a for a, b in zip(times, times[1:])]
     observed = "activities at " + ", ".join(offset(t - t0) for t in times) if times else "no activity"
+    if len(times) == 1 and _reached_bound(role, acts[0], events, roles):
+        # The one activity took the service to the capacity bound this role moves towards: no second
+        # activity of this policy can follow, so its cooldown has nothing to hold back. Not applicable,
+        # said with the reason (a skipped verdict is not counted as passed).
+        old, new = _desired_of(acts[0], events) or (0, 0)
+        bound = "MinCapacity" if role == "scale_in" else "MaxCapacity"
+        return {**_v(name, f">= {cooldown:g} s between activities",
+                     f"not applicable: the one activity (at {offset(times[0] - t0)}) set the desired count {old} -> "
+                     f"{new} = {bound}, so no further {role.replace('_', '-')} could follow for the cooldown to "
+                     "hold back", False), "skipped": True}
     if len(times) < 2:
         return _v(name, f">= {cooldown:g} s between activities", observed + " (cooldown not exercised)", False)
     # Scale-out: inside the cooldown only a larger scale-out goes on, computed from the capacity before
@@ -224,6 +234,16 @@ def _cooldown_respected(role: str, events: Sequence[Event], roles: Roles, t0: fl
         ok.append(cur[1] > prev[1] and cur[1] in allowed)
     expected = f">= {cooldown:g} s between activities" + (" (or a larger scale-out within it)" if grows else "")
     return _v(name, expected, observed + f"; gaps {', '.join(f'{g:.0f} s' for g in gaps)}", all(ok))
+
+
+def _reached_bound(role: str, act: Event, events: Sequence[Event], roles: Roles) -> bool:
+    """Whether a scale-in activity ended at MinCapacity (a scale-out one at MaxCapacity)."""
+    change = _desired_of(act, events)
+    if change is None:
+        return False
+    if role == "scale_in":
+        return change[1] < change[0] and change[1] <= roles.min_capacity
+    return change[1] > change[0] and change[1] >= roles.max_capacity
 
 
 def _desired_of(act: Event, events: Sequence[Event]) -> tuple[int, int] | None:
