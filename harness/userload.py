@@ -134,6 +134,8 @@ class Calibration:
     seconds: float  # wall seconds measured
     ok: int  # answers with a 2XX/3XX status
     statuses: Mapping[int, int] = field(default_factory=dict)
+    by_name: Mapping[str, int] = field(default_factory=dict)  # requests answered per Locust request name
+    memory_mib: float | None = None  # the task's memory (cgroup) at the end of the measured window
 
     def line(self) -> str:
         return (f"one request of your mix costs a task {self.cost_ms:.3f} ms of CPU (measured over {self.requests} "
@@ -145,7 +147,8 @@ def _ok(statuses: Mapping[int, int]) -> int:
 
 
 def calibration_from(task_cpu_s: float, locust_cpu_s: float, statuses: Mapping[int, int], seconds: float,
-                     where: str) -> Calibration:
+                     where: str, *, by_name: Mapping[str, int] | None = None,
+                     memory_mib: float | None = None) -> Calibration:
     """A Calibration from what was measured (task CPU, Locust CPU, answers by status); ConfigError when
     every request failed or too few came back to measure. Pure."""
     requests = sum(statuses.values())
@@ -160,7 +163,8 @@ def calibration_from(task_cpu_s: float, locust_cpu_s: float, statuses: Mapping[i
                           f"in {seconds:.1f} s on one task (needs {CALIBRATION_MIN_REQUESTS}){per}")
     return Calibration(cost_ms=max(task_cpu_s, 0.0) * 1000.0 / requests,
                        locust_ms=max(locust_cpu_s, 0.0) * 1000.0 / requests,
-                       requests=requests, seconds=seconds, ok=ok, statuses=dict(statuses))
+                       requests=requests, seconds=seconds, ok=ok, statuses=dict(statuses),
+                       by_name=dict(by_name or {}), memory_mib=memory_mib)
 
 
 @dataclass(frozen=True)
@@ -291,9 +295,10 @@ class UserMix:
             done = _total(last) - _total(first)
             if seconds >= CALIBRATION_MAX_S or (seconds >= CALIBRATION_WINDOW_S and done >= CALIBRATION_MIN_REQUESTS):
                 break
-        cpu1, lc1 = runtime.usage(task).cpu_seconds, _cpu(lp.pid)
+        usage, lc1 = runtime.usage(task), _cpu(lp.pid)
         statuses = _delta(first, last)
-        return calibration_from(cpu1 - cpu0, lc1 - lc0, statuses, seconds, where)
+        return calibration_from(usage.cpu_seconds - cpu0, lc1 - lc0, statuses, seconds, where,
+                                by_name=_delta_by_name(first, last), memory_mib=usage.memory_bytes / 2**20)
 
     @staticmethod
     def _wait_requests(lp: LocustProcess, after: LiveStats | None, timeout: float, where: str) -> LiveStats:
@@ -325,6 +330,12 @@ def _delta(a: LiveStats, b: LiveStats) -> dict[int, int]:
             if d:
                 out[status] = out.get(status, 0) + d
     return out
+
+
+def _delta_by_name(a: LiveStats, b: LiveStats) -> dict[str, int]:
+    """Requests answered per request name between two status files (every status counted)."""
+    out = {name: sum(counts.values()) - sum(a.statuses.get(name, {}).values()) for name, counts in b.statuses.items()}
+    return {name: n for name, n in out.items() if n > 0}
 
 
 def _cpu(pid: int | None) -> float:

@@ -8,16 +8,17 @@ input is checked before the embedded cloud starts, and every bad one ends in one
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError, TaskError
+from harness.errors import ConfigError
 from harness.model import rules
+from harness.model.calibrate import calibrate_sample_app, calibrate_user_app, read_calibration, wants_user_app
+
+__all__ = ["add_parsers", "cmd_model", "cmd_calibrate", "read_calibration", "main"]
 
 DEFAULT_STARTUP = 10.0
 
@@ -46,6 +47,11 @@ def add_parsers(sub: Any, stack_options: Callable[[argparse.ArgumentParser], Non
                         "ALB idle timeout)")
     g.add_argument("--target-error-rate", type=float, default=0.0, help="fraction of served requests that targets "
                                                                          "answer with a 5XX (default 0)")
+    g.add_argument("--memory-baseline-mib", type=float, default=None, metavar="MIB",
+                   help="the model's memory per task with no request in it (default: the --calibration file's "
+                        "memory_mib; without either, MemoryUtilization is not modelled)")
+    g.add_argument("--memory-per-request-mib", type=float, default=0.0, metavar="MIB",
+                   help="memory each request in a task at once adds (default 0); requests at once by Little's law")
     g.add_argument("--noise", type=float, default=0.0, help="relative standard deviation of per-minute CPU noise "
                                                             "(default 0: none)")
     g.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
@@ -67,24 +73,17 @@ def add_parsers(sub: Any, stack_options: Callable[[argparse.ArgumentParser], Non
     g.add_argument("--report-dir", type=Path, default=None,
                    help="where report.json and report.html go (default: report/model)")
 
-    cal = sub.add_parser("calibrate", help="measure the task CPU one request costs on the sample app, for "
-                                           "`harness model --calibration`")
-    cal.add_argument("--out", type=Path, default=Path("calibration.json"), help="file to write (default calibration.json)")
-    cal.add_argument("--requests", type=int, default=50, help="requests to measure (default 50)")
-    cal.add_argument("--cpu-ms", type=float, default=10.0, help="the ?ms= of each /cpu request (default 10, as `run`)")
-    cal.add_argument("--default-cpu", type=int, default=256, metavar="UNITS",
-                     help="CPU units of the measured task's quota (default 256)")
-
-
-def read_calibration(path: Path) -> tuple[float, str]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"--calibration {path}: cannot read it as JSON: {exc}") from exc
-    cost = data.get("cost_ms") if isinstance(data, dict) else None
-    if not isinstance(cost, (int, float)) or isinstance(cost, bool) or not cost > 0:
-        raise ConfigError(f"--calibration {path}: no positive cost_ms in it (write one with `harness calibrate`)")
-    return float(cost), f"calibration {path}: {data.get('method', 'measured')}"
+    cal = sub.add_parser("calibrate", help="measure the task CPU (and memory) one request costs, live: on the sample "
+                                           "app, or on your app (--task-command/--image) under your --locustfile, "
+                                           "for `harness model --calibration`")
+    # The options `run` takes for a user's service (--task-command, --task-dir, --image, --locustfile,
+    # --runtime) and the stack's (the trial task is one task of its task definition), by the same function.
+    stack_options(cal)
+    g = cal.add_argument_group("calibration")
+    g.add_argument("--out", type=Path, default=Path("calibration.json"), help="file to write (default calibration.json)")
+    g.add_argument("--requests", type=int, default=50, help="sample app: requests to measure (default 50)")
+    g.add_argument("--cpu-ms", type=float, default=10.0, help="sample app: the ?ms= of each /cpu request (default 10, "
+                                                              "as `run`)")
 
 
 def _say(line: str) -> None:
@@ -108,14 +107,19 @@ def cmd_model(args: argparse.Namespace, say: Callable[[str], None] = _say) -> in
     params = parse_params(args.param)
     parents = _parents(getattr(args, "parent", []) or [])
     trace = load_trace(args.traffic, unit=args.traffic_unit)
+    memory, memory_source = args.memory_baseline_mib, "--memory-baseline-mib"
     if args.cost_ms is not None:
         cost_ms, source = float(args.cost_ms), "--cost-ms"
     else:
-        cost_ms, source = read_calibration(args.calibration)
+        calibration = read_calibration(args.calibration)
+        cost_ms, source = calibration.cost_ms, calibration.source
+        if memory is None and calibration.memory_mib is not None:
+            memory, memory_source = calibration.memory_mib, f"measured: {calibration.source}"
     config = ModelConfig(cost_ms=cost_ms, startup_seconds=args.startup_seconds, queue_timeout=args.queue_timeout,
                          target_error_rate=args.target_error_rate, noise=args.noise, seed=args.seed,
                          default_cpu_units=args.default_cpu, vcpu_hour_price=args.vcpu_hour_price,
-                         gb_hour_price=args.gb_hour_price, cost_source=source)
+                         gb_hour_price=args.gb_hour_price, cost_source=source, memory_baseline_mib=memory,
+                         memory_per_request_mib=args.memory_per_request_mib, memory_source=memory_source)
     config.check()
     expectations = parse_expectations(args.expect)
     sweeps = parse_sweeps(args.sweep)
@@ -147,7 +151,7 @@ def cmd_model(args: argparse.Namespace, say: Callable[[str], None] = _say) -> in
         run_params = params
         say(f"read       stack {stack.stack_name}: {len(stack.alarms)} alarm(s), {len(stack.policies)} "
             "polic(ies); the cloud is stopped, the model runs on its own")
-    check_supported(stack)
+    check_supported(stack, config)
     t_model = time.monotonic()
     result = run_model(stack, trace, config)
     model_seconds = time.monotonic() - t_model
@@ -189,50 +193,10 @@ def _parents(pairs: list[str]) -> dict[str, Path]:
 
 
 def cmd_calibrate(args: argparse.Namespace, say: Callable[[str], None] = _say) -> int:
-    """Start one sample-app task (a real process, with its CPU quota where cgroups allow), send it
-    `--requests` /cpu requests one at a time, and write the CPU one request cost it (from the task's own
-    CPU accounting, as `harness run` calibrates its load) and the median latency (harness.load.measure_cost)."""
-    from harness.ecs.process import ProcessRuntime
-    from harness.ecs.runtime import TaskSpec
-    from harness.load import measure_cost
-    from harness.net import free_port
-
-    if args.requests < 1:
-        raise ConfigError(f"--requests {args.requests}: must be >= 1")
-    if not args.cpu_ms > 0:
-        raise ConfigError(f"--cpu-ms {args.cpu_ms:g}: must be > 0")
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
-    port = free_port()
-    with ProcessRuntime() as runtime:
-        task = runtime.start(TaskSpec(task_id="calibrate", service="calibrate", container="main",
-                                      image="harness/sample-app:latest", host_port=port, cpu_units=args.default_cpu))
-        runtime.wait_ready(task, 30.0)
-        url = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{url}/cpu?ms={args.cpu_ms:g}", timeout=30) as resp:  # warm-up
-            resp.read()
-        before = runtime.usage(task).cpu_seconds
-        latency_ms = measure_cost(url, args.cpu_ms, args.requests)
-        after = runtime.usage(task).cpu_seconds
-    cost_ms = (after - before) * 1000.0 / args.requests
-    if not cost_ms > 0:
-        raise TaskError("the sample app's CPU accounting showed no CPU for the calibration requests")
-    data = {
-        "cost_ms": round(cost_ms, 4),
-        "latency_ms": round(latency_ms, 4),
-        "request": f"GET /cpu?ms={args.cpu_ms:g}",
-        "requests": args.requests,
-        "cpu_units": args.default_cpu,
-        "app": "sample_app",
-        "method": f"task CPU seconds over {args.requests} GET /cpu?ms={args.cpu_ms:g} requests to the sample app",
-    }
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, out)
-    say(f"calibrate  one GET /cpu?ms={args.cpu_ms:g} costs the sample app {cost_ms:.2f} ms of CPU "
-        f"(median latency {latency_ms:.2f} ms); written to {out}")
-    return 0
+    """The sample app's /cpu cost, or the user's app under their locustfile (harness.model.calibrate)."""
+    if wants_user_app(args):
+        return calibrate_user_app(args, say)
+    return calibrate_sample_app(args, say)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ TARGET_TRACKING = tt.POLICY_TYPE
 
 # Metrics the model produces, by (namespace, metric name).
 CPU = ("AWS/ECS", "CPUUtilization")
+MEMORY = ("AWS/ECS", "MemoryUtilization")
 ELB_5XX = ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")
 TARGET_5XX = ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count")
 REQUESTS = ("AWS/ApplicationELB", "RequestCount")
@@ -65,6 +66,10 @@ class ModelConfig:
     vcpu_hour_price: float = rules.FARGATE_VCPU_HOUR
     gb_hour_price: float = rules.FARGATE_GB_HOUR
     cost_source: str = "--cost-ms"
+    # The memory model (rules.memory_utilization): None = MemoryUtilization is not modelled.
+    memory_baseline_mib: float | None = None
+    memory_per_request_mib: float = 0.0
+    memory_source: str = "--memory-baseline-mib"
 
     def check(self) -> None:
         if not (math.isfinite(self.cost_ms) and self.cost_ms > 0):
@@ -78,6 +83,10 @@ class ModelConfig:
             raise ConfigError(f"--target-error-rate {self.target_error_rate:g}: must be a fraction from 0 to 1")
         if self.default_cpu_units <= 0:
             raise ConfigError(f"--default-cpu {self.default_cpu_units}: must be > 0 CPU units")
+        for name, mib in (("--memory-baseline-mib", self.memory_baseline_mib),
+                          ("--memory-per-request-mib", self.memory_per_request_mib)):
+            if mib is not None and not (math.isfinite(mib) and mib >= 0):
+                raise ConfigError(f"{name} {mib:g}: must be a number of MiB >= 0")
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,7 @@ class Minute:
     billed_seconds: float = 0.0  # task-seconds from start to stop (what Fargate bills)
     queued: float = 0.0  # waiting at the end of the minute
     cpu: float | None = None  # the published CPUUtilization
+    memory: float | None = None  # the published MemoryUtilization (None: not modelled, or no task ran)
     desired: int = 0
     running: int = 0
     healthy: int = 0
@@ -161,7 +171,13 @@ class ModelResult:
         return self.timeline.events
 
 
-def check_supported(stack: StackModel) -> Service:
+def task_memory_mib(service: Service) -> int:
+    """The memory a task reserves: the task definition's limit, else its containers' reservations (0: none)."""
+    td = service.task_definition
+    return memory_limit(td) or sum(c.memory_reservation or 0 for c in td.containers)
+
+
+def check_supported(stack: StackModel, config: ModelConfig | None = None) -> Service:
     """The service the model runs; refuse what it cannot model, naming the resource."""
     if not stack.services:
         raise ConfigError(f"stack {stack.stack_name} has no ECS service to model")
@@ -172,10 +188,15 @@ def check_supported(stack: StackModel) -> Service:
                 raise ConfigError(f"target tracking policy {p.name} has no TargetTrackingScalingPolicyConfiguration")
             if conf.predefined_metric_type == tt.ECS_MEMORY or (
                     conf.customized_metric and conf.customized_metric.get("MetricName") == "MemoryUtilization"):
-                raise ConfigError(
-                    f"target tracking policy {p.name} tracks MemoryUtilization, which the model does not compute "
-                    "(it models CPU and requests only); use a live `harness run` for this stack"
-                )
+                if config is None or config.memory_baseline_mib is None:
+                    raise ConfigError(
+                        f"target tracking policy {p.name} tracks MemoryUtilization: give the model's memory per task "
+                        "with --memory-baseline-mib MIB (and --memory-per-request-mib), or a --calibration file "
+                        "with memory_mib (see the README's \"Model mode\")")
+                if not task_memory_mib(stack.services[0]):
+                    raise ConfigError(
+                        f"target tracking policy {p.name} tracks MemoryUtilization, but the task definition of "
+                        f"{stack.services[0].name} reserves no memory (Memory or MemoryReservation) to divide by")
             continue
         if p.policy_type != "StepScaling":
             raise ConfigError(f"scaling policy {p.name} has policy type {p.policy_type}, which the model does not run")
@@ -216,10 +237,10 @@ class Model:
         self.stack = stack
         self.trace = trace
         self.config = config
-        self.service = check_supported(stack)
+        self.service = check_supported(stack, config)
         self.cpu_units, self.cpu_source = cpu_reservation(self.service.task_definition, config.default_cpu_units)
-        td = self.service.task_definition
-        self.memory_mib = memory_limit(td) or sum(c.memory_reservation or 0 for c in td.containers)
+        self.memory_mib = task_memory_mib(self.service)
+        self.memory_modelled = config.memory_baseline_mib is not None and self.memory_mib > 0
         tg = stack.target_group(self.service.target_group_arns[0]) if self.service.target_group_arns else None
         self.health_interval = tg.health.interval if tg else 0.0
         self.healthy_threshold = tg.health.healthy_threshold if tg else 1
@@ -251,7 +272,7 @@ class Model:
     def _source(self, alarm: Alarm) -> tuple[str, str] | None:
         key = (alarm.namespace, alarm.metric_name)
         dims = alarm.dimensions
-        if key == CPU:
+        if key == CPU or (key == MEMORY and self.memory_modelled):
             if dims.get("ServiceName") == self.service.name and dims.get("ClusterName") in (None, self.service.cluster):
                 return key
         elif key in (ELB_5XX, TARGET_5XX, REQUESTS, REQUESTS_PER_TARGET, HEALTHY_HOSTS, UNHEALTHY_HOSTS):
@@ -265,6 +286,7 @@ class Model:
             f"alarm {alarm.name} watches {alarm.namespace} {alarm.metric_name} "
             f"({', '.join(f'{k}={v}' for k, v in dims.items())}), which the model does not produce: "
             "its datapoints are missing and its TreatMissingData applies"
+            + (" (MemoryUtilization: give --memory-baseline-mib)" if key == MEMORY else "")
         )
         return None
 
@@ -408,6 +430,13 @@ class Model:
         m.desired = self.desired
         self.minutes.append(m)
         self._publish(CPU, None if cpu is None else (cpu * SAMPLES_PER_MINUTE, SAMPLES_PER_MINUTE, cpu, cpu))
+        if self.memory_modelled and m.running_seconds > 0:
+            c = self.config
+            assert c.memory_baseline_mib is not None
+            load = rules.in_flight(m.served, m.running_seconds, c.cost_ms, self.cpu_units, m.queued, max(m.running, 1))
+            m.memory = rules.memory_utilization(c.memory_baseline_mib, c.memory_per_request_mib, load, self.memory_mib)
+        mem = m.memory
+        self._publish(MEMORY, None if mem is None else (mem * SAMPLES_PER_MINUTE, SAMPLES_PER_MINUTE, mem, mem))
         # Load balancer counts are published only for minutes in which they are non-zero (as AWS does).
         for key, value in ((ELB_5XX, m.elb_5xx), (TARGET_5XX, m.target_5xx), (REQUESTS, m.arrived)):
             self._publish(key, (value, 1.0, value, value) if value > 0 else None)
@@ -417,7 +446,7 @@ class Model:
         self._publish(HEALTHY_HOSTS, (hosts, 1.0, hosts, hosts))
         self._publish(UNHEALTHY_HOSTS, (0.0, 1.0, 0.0, 0.0))
         self._emit("sample", namespace="AWS/ECS", cluster=self.service.cluster, service=self.service.name, cpu=cpu,
-                   tasks=m.running)
+                   memory=m.memory, tasks=m.running)
         self._emit("tasks", service=self.service.name, desired=m.desired, running=m.running, healthy=m.healthy)
         # The fields of the live "lb" counters (harness.events); served and queued stay in `Minute`.
         self._emit("lb", requests=m.arrived, elb_5xx=m.elb_5xx, target_5xx=m.target_5xx, healthy=m.healthy,

@@ -40,6 +40,7 @@ def summary(result: ModelResult) -> dict[str, Any]:
     """The planning figures of one model run."""
     minutes = result.minutes
     cpu = [m.cpu for m in minutes if m.cpu is not None]
+    mem = [m.memory for m in minutes if m.memory is not None]
     target = result.stack.scalable_target(result.service.resource_id)
     max_cap = target.max_capacity if target else None
     above: dict[str, int] = {}
@@ -58,6 +59,7 @@ def summary(result: ModelResult) -> dict[str, Any]:
         "min_desired": min((m.desired for m in minutes), default=0),
         "peak_utilization": max(cpu) if cpu else None,
         "p95_utilization": p95(cpu),
+        "peak_memory_utilization": max(mem) if mem else None,
         "minutes_above_threshold": above,
         "minutes_at_max": sum(1 for m in minutes if max_cap is not None and m.desired >= max_cap),
         "max_capacity": max_cap,
@@ -103,6 +105,7 @@ def assumptions(result: ModelResult) -> list[str]:
         f"{c.queue_timeout:g} s (the ALB idle timeout); the rest fail as ELB 504. With no routable task every "
         "request is an ELB 503. With no healthy target the ALB fails open to every registered one.",
         f"Target 5XX: {c.target_error_rate:g} of the served requests.",
+        memory_assumption(result),
         "Alarms: evaluated every minute with the live evaluator's pure rules (M of N, TreatMissingData, "
         "CloudWatch's reasons); load balancer counts are published only in minutes where they are non-zero.",
         "Actions: SNS topics email every email/email-json subscriber (subscriptions taken as confirmed); scaling "
@@ -115,6 +118,20 @@ def assumptions(result: ModelResult) -> list[str]:
     ]
     out.extend(result.unmodeled)
     return out
+
+
+def memory_assumption(result: ModelResult) -> str:
+    c = result.config
+    if c.memory_baseline_mib is None:
+        return ("Memory: not modelled (no --memory-baseline-mib and no memory_mib in a calibration): "
+                "MemoryUtilization has no datapoints.")
+    if not result.memory_mib:
+        return "Memory: not modelled: the task definition reserves no memory, so MemoryUtilization is not published."
+    return (f"Memory per task = {c.memory_baseline_mib:g} MiB ({c.memory_source}) + {c.memory_per_request_mib:g} MiB "
+            "per request in the task at once; requests at once (Little's law) = requests served per task-second x "
+            f"the service time at the reservation ({c.cost_ms:g} ms / {result.cpu_units / rules.CPU_UNITS_PER_VCPU:g} "
+            "vCPU) + the queued requests per running task. Per-minute MemoryUtilization = that / the task's "
+            f"{result.memory_mib} MiB x 100 (every task alike).")
 
 
 # ------------------------------------------------------------------------------------------ expectations
@@ -235,6 +252,8 @@ def summary_lines(figures: Mapping[str, Any]) -> list[str]:
         f"{figures['minutes_at_max']} minute(s) at MaxCapacity ({figures['max_capacity']})",
         f"cpu        peak {pct(figures['peak_utilization'])}, p95 {pct(figures['p95_utilization'])}",
     ]
+    if figures.get("peak_memory_utilization") is not None:
+        lines.append(f"memory     peak {pct(figures['peak_memory_utilization'])} (modelled: see the assumptions)")
     for name, n in figures["minutes_above_threshold"].items():
         lines.append(f"           {n} minute(s) on the ALARM side of {name}")
     lines += [

@@ -20,6 +20,13 @@ tests/model/test_rules.py, and parameterised where AWS leaves the number to the 
   every request fails as ELB 503. When every registered target is unhealthy (or still in its initial
   checks) the ALB fails open and routes to all of them (target-group-health-checks.html).
   Targets answer a fraction `target_error_rate` of what they serve with a 5XX (HTTPCode_Target_5XX_Count).
+- Memory: AWS computes service MemoryUtilization as memory used x 100 / (memory reserved per task x running
+  tasks) (cloudwatch-metrics.html#service_utilization, as for CPU). The model needs an assumption for
+  "memory used": a task holds a baseline (`memory_baseline_mib`: given, or measured by `harness calibrate`
+  from the trial task's cgroup) plus `memory_per_request_mib` for each request in it at once. Requests in a
+  task at once, on average, by Little's law (in the system = arrival rate x time in it): the requests it
+  serves per second x the service time at its reservation (CPU per request / reserved vCPU), plus the
+  requests queued for it.
 """
 
 from __future__ import annotations
@@ -125,6 +132,30 @@ def utilization(cpu_seconds: float, task_seconds: float, cpu_units: float) -> fl
     if task_seconds <= 0:
         return None
     return 100.0 * cpu_seconds / (task_seconds * cpu_units / CPU_UNITS_PER_VCPU)
+
+
+def in_flight(served: float, running_seconds: float, cost_ms: float, cpu_units: float, queued: float,
+              running: int) -> float:
+    """Requests in one task at once, on average, over a stretch (Little's law): `served` requests over
+    `running_seconds` task-seconds, each held for its service time at the reservation (cost / reserved vCPU),
+    plus `queued` requests waiting, shared by the `running` tasks. 0 when no task ran."""
+    if served < 0 or running_seconds < 0 or queued < 0 or running < 0:
+        raise ValueError("request counts, task-seconds and task counts must be >= 0")
+    if running_seconds <= 0 or running == 0:
+        return 0.0
+    service_s = (cost_ms / 1000.0) / (cpu_units / CPU_UNITS_PER_VCPU)
+    return served / running_seconds * service_s + queued / running
+
+
+def memory_utilization(baseline_mib: float, per_request_mib: float, in_flight_requests: float,
+                       memory_mib: float) -> float | None:
+    """Service MemoryUtilization in percent: a task's baseline plus its in-flight requests' memory, over the
+    memory it reserves (every task alike, so the service average is one task's). None: no reservation."""
+    if baseline_mib < 0 or per_request_mib < 0 or in_flight_requests < 0:
+        raise ValueError("memory figures and in-flight requests must be >= 0")
+    if memory_mib <= 0:
+        return None
+    return 100.0 * (baseline_mib + per_request_mib * in_flight_requests) / memory_mib
 
 
 def routable(healthy: int, registered: int) -> int:

@@ -82,10 +82,11 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest
 def test_calibration_file(tmp_path: Path) -> None:
     good = tmp_path / "cal.json"
     good.write_text(json.dumps({"cost_ms": 11.5, "method": "measured"}))
-    assert read_calibration(good) == (11.5, f"calibration {good}: measured")
+    got = read_calibration(good)
+    assert (got.cost_ms, got.source, got.memory_mib) == (11.5, f"calibration {good}: measured", None)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"cost_ms": -1}))
-    with pytest.raises(ConfigError, match="no positive cost_ms"):
+    with pytest.raises(ConfigError, match="cost_ms is -1, not a number > 0"):
         read_calibration(bad)
 
 
@@ -96,5 +97,6 @@ def test_calibrate_measures_the_sample_app(tmp_path: Path, capsys: pytest.Captur
     assert main(["calibrate", "--out", str(out), "--requests", "20"]) == 0
     data = json.loads(out.read_text())
     assert data["cost_ms"] >= 9.0 and data["requests"] == 20
-    assert read_calibration(out)[0] == data["cost_ms"]
+    assert read_calibration(out).cost_ms == data["cost_ms"]
+    assert data["app"] == "sample_app" and data["memory_mib"] > 0
     assert f"written to {out}" in capsys.readouterr().out

@@ -15,7 +15,8 @@ import pytest
 from harness.cloud.clients import Aws
 from harness.cloudwatch import evaluate as ev
 from harness.model.engine import CPU, ELB_5XX, ModelConfig, run_model
-from harness.model.outputs import check, summary
+from harness.errors import ConfigError
+from harness.model.outputs import assumptions, check, summary
 from harness.model.stacks import StackReader
 from harness.model.traffic import DEFAULT_START, Trace, shape
 from harness.stack import StackModel
@@ -152,3 +153,43 @@ def test_target_tracking_runs_the_live_decision(target_tracking_stack: StackMode
     first = next(e for e in result.events if e.kind == "scaling")
     assert (first.time, first.data["description"]) == (S + 780, "Setting desired count to 4.")  # ceil(2 x 80 / 50)
     assert "policy model-tt-cpu-target" in first.data["cause"]
+
+
+@pytest.fixture(scope="module")
+def memory_stack(aws: Aws) -> Iterator[StackModel]:
+    """tests/data/target-tracking/memory.yml: ECSServiceAverageMemoryUtilization, target 75 %, DisableScaleIn,
+    128 MiB per task (Memory), 2 to 4 tasks."""
+    reader = StackReader(aws, DATA.parents[1] / "data" / "target-tracking" / "memory.yml", "model-mem")
+    try:
+        yield reader.read({})
+    finally:
+        reader.close()
+
+
+# Baseline 64 MiB + 64 MiB per request in a task at once, 10 ms a request on 0.25 vCPU (40 ms of service).
+MEMORY = ModelConfig(cost_ms=10.0, memory_baseline_mib=64.0, memory_per_request_mib=64.0)
+
+
+def test_memory_target_tracking_runs_the_live_decision(memory_stack: StackModel) -> None:
+    """AWS's AlarmHigh on MemoryUtilization (3 of 3 minutes above 75 %), then ceil(capacity x metric / target)
+    (target-tracking-scaling-policy-overview.html), by the same pure decision as live runs."""
+    result = run_model(memory_stack, shape("step:levels=10/45,minutes=10"), MEMORY)
+    # 5 requests/s a task: 0.2 in flight -> 64 + 12.8 MiB = 60 %; 22.5 a task: 0.9 -> 121.6 MiB = 95 %.
+    assert [m.memory for m in result.minutes[:13]] == pytest.approx([60.0] * 10 + [95.0] * 3)
+    high = next(a.name for a in memory_stack.alarms if "-AlarmHigh-" in a.name)
+    assert next(a for a in memory_stack.alarms if a.name == high).metric_name == "MemoryUtilization"
+    assert _times(result, "alarm", name=high, new="ALARM") == [S + 780]
+    first = next(e for e in result.events if e.kind == "scaling")
+    assert (first.time, first.data["description"]) == (S + 780, "Setting desired count to 3.")  # ceil(2 x 95 / 75)
+    assert not any("-AlarmLow-" in a.name for a in memory_stack.alarms)  # DisableScaleIn: no scale-in alarm
+    assert summary(result)["peak_memory_utilization"] == pytest.approx(95.0)
+    box = " ".join(assumptions(result))
+    assert "Memory per task = 64 MiB (--memory-baseline-mib) + 64 MiB per request" in box and "128 MiB" in box
+
+
+def test_memory_target_tracking_without_a_memory_figure_is_refused(memory_stack: StackModel) -> None:
+    with pytest.raises(ConfigError, match="tracks MemoryUtilization: give the model's memory per task with "
+                                          "--memory-baseline-mib"):
+        run_model(memory_stack, shape("step:levels=10,minutes=5"), COST)
+    with pytest.raises(ConfigError, match="--memory-baseline-mib -1"):
+        run_model(memory_stack, shape("step:levels=10,minutes=5"), ModelConfig(cost_ms=10.0, memory_baseline_mib=-1))

@@ -91,3 +91,43 @@ def test_bad_rule_inputs() -> None:
         rules.task_capacity_rps(256, 0)
     with pytest.raises(ValueError):
         rules.start_up(0, -1, 2, 15)
+
+
+# Memory (the model's assumption, README "Model mode"): MemoryUtilization = memory used x 100 / (memory
+# reserved per task x tasks), cloudwatch-metrics.html#service_utilization; memory used = baseline + MiB per
+# request in the task at once, requests at once by Little's law (served rate x service time, plus the queue).
+@pytest.mark.parametrize(
+    ("served", "task_seconds", "cost_ms", "units", "queued", "running", "in_flight"),
+    [
+        (1500.0, 120.0, 10.0, 256, 0.0, 2, 0.5),  # 12.5 requests/s a task x 40 ms at 0.25 vCPU
+        (6000.0, 240.0, 10.0, 256, 0.0, 4, 1.0),  # 25 requests/s a task: a task at its quota holds one
+        (3000.0, 120.0, 10.0, 256, 30.0, 2, 1.0 + 15.0),  # at capacity, 30 queued over 2 tasks
+        (600.0, 60.0, 4.0, 1024, 0.0, 1, 0.04),  # 10 requests/s x 4 ms at 1 vCPU
+        (0.0, 0.0, 10.0, 256, 5.0, 0, 0.0),  # no task ran
+    ],
+)
+def test_in_flight_by_littles_law(served: float, task_seconds: float, cost_ms: float, units: int, queued: float,
+                                  running: int, in_flight: float) -> None:
+    assert rules.in_flight(served, task_seconds, cost_ms, units, queued, running) == pytest.approx(in_flight)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "per_request", "in_flight", "reserved", "pct"),
+    [
+        (64.0, 0.0, 3.0, 128, 50.0),  # a baseline only: constant
+        (64.0, 64.0, 0.5, 128, 75.0),
+        (100.0, 10.0, 2.8, 512, 25.0),
+        (64.0, 64.0, 0.5, 0, None),  # no memory reserved: no MemoryUtilization (as the live agent)
+    ],
+)
+def test_memory_utilization(baseline: float, per_request: float, in_flight: float, reserved: int,
+                            pct: float | None) -> None:
+    got = rules.memory_utilization(baseline, per_request, in_flight, reserved)
+    assert got == (None if pct is None else pytest.approx(pct))
+
+
+def test_memory_rules_refuse_negatives() -> None:
+    with pytest.raises(ValueError):
+        rules.memory_utilization(-1.0, 0.0, 0.0, 128)
+    with pytest.raises(ValueError):
+        rules.in_flight(-1.0, 60.0, 10.0, 256, 0.0, 1)
