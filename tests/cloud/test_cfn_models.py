@@ -236,6 +236,24 @@ Resources:
     Properties:
       ResourceArn: !Ref Lb
       WebACLArn: arn:aws:wafv2:us-east-1:123456789012:regional/webacl/outside/a1b2c3
+  Cluster: {Type: 'AWS::ECS::Cluster', Properties: {ClusterName: cfn-extras}}
+  Task:
+    Type: 'AWS::ECS::TaskDefinition'
+    Properties: {ContainerDefinitions: [{Name: app, Image: app, Memory: 128}]}
+  Api: {Type: 'AWS::ECS::Service', Properties: {ServiceName: api, Cluster: !Ref Cluster, TaskDefinition: !Ref Task}}
+  Scaling:
+    Type: 'AWS::ApplicationAutoScaling::ScalableTarget'
+    DependsOn: Api
+    Properties:
+      ServiceNamespace: ecs
+      ResourceId: service/cfn-extras/api
+      ScalableDimension: 'ecs:service:DesiredCount'
+      MinCapacity: 2
+      MaxCapacity: 6
+      ScheduledActions:
+      - ScheduledActionName: night
+        Schedule: 'cron(0 22 * * ? *)'
+        ScalableTargetAction: {MinCapacity: 1, MaxCapacity: 2}
 Outputs:
   SecretRef: {Value: !Ref Secret}
   SecretId: {Value: !GetAtt Secret.Id}
@@ -253,8 +271,8 @@ Outputs:
 
 
 def test_service_template_extras_are_real_moto_resources(aws: Aws) -> None:
-    """Secrets, bucket policies, log metric filters, Cloud Map, ACM certificates and listener certificates
-    are real (their APIs show them) with CloudFormation's Ref/GetAtt values ("Return values" of each
+    """Secrets, bucket policies, log metric filters, Cloud Map, ACM certificates, listener certificates and a
+    scalable target's ScheduledActions are real (their APIs show them) with CloudFormation's Ref/GetAtt values ("Return values" of each
     type's page, cited in harness/cloud/cfn/); a WAF association to an ACL made outside the stack is stored.
     Deleting the stack takes each away again."""
     cf = aws.client("cloudformation")
@@ -284,9 +302,14 @@ def test_service_template_extras_are_real_moto_resources(aws: Aws) -> None:
                for r in cf.describe_stack_resources(StackName="cfn-extras")["StackResources"]}
         certs = aws.client("elbv2").describe_listener_certificates(ListenerArn=res["Https"])["Certificates"]
         assert {c["CertificateArn"] for c in certs} >= {res["Extra"]}
+        (night,) = aws.client("application-autoscaling").describe_scheduled_actions(
+            ServiceNamespace="ecs", ResourceId="service/cfn-extras/api")["ScheduledActions"]
+        assert (night["ScheduledActionName"], night["Schedule"], night["ScalableTargetAction"]) == (
+            "night", "cron(0 22 * * ? *)", {"MinCapacity": 1, "MaxCapacity": 2})
         assert out["WafRef"] == res["Lb"] + "|arn:aws:wafv2:us-east-1:123456789012:regional/webacl/outside/a1b2c3"
     finally:
         cf.delete_stack(StackName="cfn-extras")
     assert aws.client("logs").describe_metric_filters(logGroupName="cfn-extras-app")["metricFilters"] == []
     assert not [s for s in aws.client("secretsmanager").list_secrets()["SecretList"] if s["ARN"] == out["SecretRef"]]
     assert not [n for n in aws.client("servicediscovery").list_namespaces()["Namespaces"] if n["Id"] == out["NamespaceRef"]]
+    assert aws.client("application-autoscaling").describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []

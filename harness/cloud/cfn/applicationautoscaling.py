@@ -21,6 +21,7 @@ class ScalableTarget(_Reapplied, CloudFormationModel):
         self.namespace = namespace
         self.resource_id = resource_id
         self.dimension = dimension
+        self.scheduled: list[str] = []
 
     @property
     def physical_resource_id(self) -> str:
@@ -42,10 +43,22 @@ class ScalableTarget(_Reapplied, CloudFormationModel):
             role_arn=props.get("RoleARN"),  # type: ignore[arg-type]
             suspended_state=suspended,  # type: ignore[arg-type]
         )
+        # ScheduledActions: real moto scheduled actions (DescribeScheduledActions lists them); the harness
+        # runs no schedules (aws-properties-applicationautoscaling-scalabletarget-scheduledaction.html).
+        for action in props.get("ScheduledActions") or []:
+            name = str(action["ScheduledActionName"])
+            backend.put_scheduled_action(
+                service_namespace=target.namespace, schedule=str(action["Schedule"]),
+                timezone=action.get("Timezone"), scheduled_action_name=name, resource_id=target.resource_id,
+                scalable_dimension=target.dimension, start_time=action.get("StartTime"),
+                end_time=action.get("EndTime"), scalable_target_action=action.get("ScalableTargetAction"))
+            target.scheduled.append(name)
         return target
 
     def delete(self, account_id: str, region_name: str) -> None:
         backend = applicationautoscaling_backends[account_id][region_name]
+        for name in self.scheduled:
+            backend.delete_scheduled_action(self.namespace, name, self.resource_id, self.dimension)
         backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
 
 # ---------------------------------------------------- AWS::ApplicationAutoScaling::ScalingPolicy
