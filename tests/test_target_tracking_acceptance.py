@@ -32,3 +32,19 @@ def test_scale_out_on_target_tracking(tmp_path: Path) -> None:
     scaling = [e for e in report["events"] if e["kind"] == "scaling"]
     assert all(e["cause"].startswith("monitor alarm TargetTracking-service/") for e in scaling), scaling
     assert "StepScaling policies only" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_full_story_on_target_tracking(tmp_path: Path) -> None:
+    """The shipped full story on the target tracking template: every expectation it can check passes, and
+    `cooldown_respected: scale_in` is shown not applicable with its reason: the one proportional scale-in
+    took the idle service to MinCapacity (AWS publishes no smaller scale-in step), so no second scale-in
+    could come for ScaleInCooldown to hold back. A skipped verdict is not counted as passed."""
+    proc, report = run(tmp_path, "full-story", "--template", "tests/data/target-tracking/cpu.yml")
+    assert proc.returncode == 0 and [v for v in failed(report) if not v.get("skipped")] == [], proc.stdout[-4000:]
+    skipped = [v for v in report["verdicts"] if v.get("skipped")]
+    assert [v["name"] for v in skipped] == [next(v["name"] for v in report["verdicts"]
+                                                 if v["name"].startswith("scale-in activities"))], skipped
+    assert "not applicable: the one activity" in skipped[0]["observed"] and "= MinCapacity" in skipped[0]["observed"]
+    assert len(report["verdicts"]) - len(skipped) == 10
+    assert desired_path(report)[-1] == 2
