@@ -71,8 +71,9 @@ class StackHandle:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30, cpu_scale='auto', "
-        "task_command=None, task_dir=None, locustfile=None): how `harness_stack` deploys "
-        "(parents: {PARAM: parent template}; cpu_scale: auto or K, each task's quota is its reservation x K)"
+        "task_command=None, task_dir=None, locustfile=None, cloud='embedded'): how `harness_stack` deploys "
+        "(parents: {PARAM: parent template}; cpu_scale: auto or K, each task's quota is its reservation x K; "
+        "cloud: embedded, localstack or a LocalStack's URL, as --cloud)"
     )
 
 
@@ -144,7 +145,7 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     user_options, locustfile = _options_of(kw)
     options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
                       parents=parents, cpu_scale=parse_cpu_scale(str(kw.get("cpu_scale", "auto"))),
-                      **user_options)
+                      cloud=str(kw.get("cloud", "embedded")), **user_options)
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)
     runner.start()

@@ -22,7 +22,7 @@ import json
 import math
 import threading
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -119,6 +119,49 @@ def state_update_data(old: tuple[str, str, str | None], new: tuple[str, str, str
     return json.dumps({"version": "1.0", "oldState": _state(*old), "newState": _state(*new)})
 
 
+# ------------------------------------------------- what any cloud serving the history shares (moto, LocalStack)
+
+
+def state_update_item(alarm_name: str, old: tuple[str, str, str | None], new: tuple[str, str, str | None],
+                      now: datetime) -> Item:
+    """The StateUpdate item of a SetAlarmState that changed the state (old/new: value, reason, reason data),
+    at the evaluation time its StateReasonData carries, else `now`. Pure."""
+    return Item(alarm_name, "MetricAlarm", _query_date(new[2]) or now, "StateUpdate",
+                f"Alarm updated from {old[0]} to {new[0]}", state_update_data(old, new))
+
+
+def configuration_item(alarm: Mapping[str, Any], existed: bool, now: datetime) -> Item:
+    """The ConfigurationUpdate item of a PutMetricAlarm; `alarm` in DescribeAlarms' field names. Pure."""
+    kind = "Update" if existed else "Create"
+    described = {
+        "alarmName": alarm["AlarmName"], "alarmArn": alarm.get("AlarmArn"), "namespace": alarm.get("Namespace"),
+        "metricName": alarm.get("MetricName"), "statistic": alarm.get("Statistic"), "period": alarm.get("Period"),
+        "evaluationPeriods": alarm.get("EvaluationPeriods"), "threshold": alarm.get("Threshold"),
+        "comparisonOperator": alarm.get("ComparisonOperator"),
+        "dimensions": [{"name": d["Name"], "value": d["Value"]} for d in alarm.get("Dimensions") or []],
+        "alarmActions": list(alarm.get("AlarmActions") or []), "okActions": list(alarm.get("OKActions") or []),
+        "insufficientDataActions": list(alarm.get("InsufficientDataActions") or []),
+    }
+    name = str(alarm["AlarmName"])
+    return Item(name, "MetricAlarm", now, "ConfigurationUpdate", f'Alarm "{name}" {kind.lower()}d',
+                json.dumps({"version": "1.0", "type": kind, f"{kind.lower()}dAlarm": described}))
+
+
+def describe(account: str, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """DescribeAlarmHistory's answer from the items kept for (account, region); `params` in the API's names."""
+    with _LOCK:
+        items = list(_ITEMS.get((account, region), []))
+    chosen = select(items, alarm_name=params.get("AlarmName"), alarm_types=params.get("AlarmTypes") or ["MetricAlarm"],
+                    item_type=params.get("HistoryItemType"), start=_aware(params.get("StartDate")),
+                    end=_aware(params.get("EndDate")), ascending=params.get("ScanBy") == "TimestampAscending")
+    size = min(int(params.get("MaxRecords") or MAX_RECORDS), MAX_RECORDS)
+    offset = int(params.get("NextToken") or 0)
+    result: dict[str, Any] = {"AlarmHistoryItems": [i.as_api() for i in chosen[offset:offset + size]]}
+    if offset + size < len(chosen):
+        result["NextToken"] = str(offset + size)
+    return result
+
+
 # --------------------------------------------------------------------------------- the moto child
 
 
@@ -140,43 +183,27 @@ def apply() -> None:
         old = (alarm.state_value, alarm.state_reason, alarm.state_reason_data) if alarm is not None else None
         moto_set_state(self, alarm_name, reason, reason_data, state_value)
         if old is not None and old[0] != state_value:
-            add(self.account_id, self.region_name, Item(
-                alarm_name, "MetricAlarm", _query_date(reason_data) or now(), "StateUpdate", f"Alarm updated from {old[0]} to {state_value}",
-                state_update_data(old, (state_value, reason, reason_data))))
+            add(self.account_id, self.region_name,
+                state_update_item(alarm_name, old, (state_value, reason, reason_data), now()))
 
     def put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         existed = name in self.alarms
         alarm = moto_put_alarm(self, name, *args, **kwargs)
-        kind = "Update" if existed else "Create"
-        described = {
-            "alarmName": alarm.name, "alarmArn": alarm.alarm_arn, "namespace": alarm.namespace,
-            "metricName": alarm.metric_name, "statistic": alarm.statistic, "period": alarm.period,
-            "evaluationPeriods": alarm.evaluation_periods, "threshold": alarm.threshold,
-            "comparisonOperator": alarm.comparison_operator,
-            "dimensions": [{"name": d.name, "value": d.value} for d in alarm.dimensions],
-            "alarmActions": list(alarm.alarm_actions or []), "okActions": list(alarm.ok_actions or []),
-            "insufficientDataActions": list(alarm.insufficient_data_actions or []),
-        }
-        add(self.account_id, self.region_name, Item(
-            name, "MetricAlarm", now(), "ConfigurationUpdate", f'Alarm "{name}" {kind.lower()}d',
-            json.dumps({"version": "1.0", "type": kind, f"{kind.lower()}dAlarm": described})))
+        add(self.account_id, self.region_name, configuration_item({
+            "AlarmName": alarm.name, "AlarmArn": alarm.alarm_arn, "Namespace": alarm.namespace,
+            "MetricName": alarm.metric_name, "Statistic": alarm.statistic, "Period": alarm.period,
+            "EvaluationPeriods": alarm.evaluation_periods, "Threshold": alarm.threshold,
+            "ComparisonOperator": alarm.comparison_operator,
+            "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions],
+            "AlarmActions": alarm.alarm_actions, "OKActions": alarm.ok_actions,
+            "InsufficientDataActions": alarm.insufficient_data_actions,
+        }, existed, now()))
         return alarm
 
     def describe_alarm_history(self: Any) -> ActionResult:
-        types = self._get_param("AlarmTypes") or ["MetricAlarm"]
-        with _LOCK:
-            items = list(_ITEMS.get((self.current_account, self.region), []))
-        chosen = select(items, alarm_name=self._get_param("AlarmName"), alarm_types=types,
-                        item_type=self._get_param("HistoryItemType"), start=_aware(self._get_param("StartDate")),
-                        end=_aware(self._get_param("EndDate")),
-                        ascending=self._get_param("ScanBy") == "TimestampAscending")
-        size = min(int(self._get_param("MaxRecords") or MAX_RECORDS), MAX_RECORDS)
-        offset = int(self._get_param("NextToken") or 0)
-        page = chosen[offset:offset + size]
-        result: dict[str, Any] = {"AlarmHistoryItems": [i.as_api() for i in page]}
-        if offset + size < len(chosen):
-            result["NextToken"] = str(offset + size)
-        return ActionResult(result)
+        return ActionResult(describe(self.current_account, self.region, {
+            k: self._get_param(k) for k in ("AlarmName", "AlarmTypes", "HistoryItemType", "StartDate", "EndDate",
+                                            "ScanBy", "MaxRecords", "NextToken")}))
 
     backend_cls.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
     backend_cls.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
@@ -207,10 +234,12 @@ def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
 
 
 def record_action(endpoint: str, alarm_name: str, summary: str, data: dict[str, Any], timestamp: float,
-                  *, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> None:
-    """Write one Action item into the embedded cloud's alarm history (raises OSError if it cannot)."""
+                  *, region: str = DEFAULT_REGION, account: str | None = None) -> None:
+    """Write one Action item into the cloud's alarm history (raises OSError if it cannot). Without `account`,
+    the cloud's own default account (moto's 123456789012, LocalStack's 000000000000)."""
     body = json.dumps({"AlarmName": alarm_name, "HistoryItemType": "Action", "HistorySummary": summary,
-                       "HistoryData": data, "Timestamp": timestamp, "Region": region, "Account": account}).encode()
+                       "HistoryData": data, "Timestamp": timestamp, "Region": region,
+                       **({"Account": account} if account else {})}).encode()
     req = urllib.request.Request(endpoint.rstrip("/") + ALARM_HISTORY_PATH, data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5):

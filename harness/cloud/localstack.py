@@ -54,6 +54,11 @@ REQUIREMENTS: tuple[str, ...] = (
 MIN_PYTHON = (3, 13)
 EXTENSION_SOURCE = Path(__file__).resolve().parents[1] / "localstack_ext"
 EXTENSION_DIR = "harness-ext"  # inside the venv: the extension, installed with `pip --target`
+# Inside LocalStack's temporary root: a folder whose only entry is a link to this harness package, put on
+# the child's PYTHONPATH, so the extension runs the harness's own code (alarm history, scaling activities,
+# ECS tasks, target tracking alarms) rather than a copy of it, and always this checkout's.
+HARNESS_PACKAGE_DIR = "harness-package"
+HARNESS_PACKAGE = Path(__file__).resolve().parents[1]
 MARKER = ".harness-localstack.json"
 START_TIMEOUT_S = 120.0  # wall seconds: a cold LocalStack imports a lot on 2 noisy cores
 INSTALL_TIMEOUT_S = 1800.0
@@ -262,8 +267,19 @@ def localstack_env(port: int, filesystem_root: Path, *, with_extension: bool, ve
         }
     )
     if with_extension:
-        env["PYTHONPATH"] = str(venv / EXTENSION_DIR)
+        env["PYTHONPATH"] = os.pathsep.join((str(venv / EXTENSION_DIR), str(filesystem_root / HARNESS_PACKAGE_DIR)))
     return env
+
+
+def share_harness_package(filesystem_root: Path, package: Path = HARNESS_PACKAGE) -> Path:
+    """`<root>/harness-package/harness` -> this harness package: what the extension imports the harness from.
+    Only the package is exposed (not its checkout's other folders, nor the site-packages it may live in)."""
+    folder = filesystem_root / HARNESS_PACKAGE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / package.name
+    if not link.exists():
+        link.symlink_to(package, target_is_directory=True)
+    return folder
 
 
 class LocalStackCloud(StartStop):
@@ -309,6 +325,8 @@ class LocalStackCloud(StartStop):
             )
         vpython = self.prepare()
         self._root = Path(tempfile.mkdtemp(prefix="harness-localstack-"))
+        if self.with_extension:
+            share_harness_package(self._root)
         log = open(self._root / "localstack.log", "wb")  # noqa: SIM115 (kept open by the child)
         started = time.monotonic()
         try:

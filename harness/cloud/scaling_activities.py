@@ -16,7 +16,7 @@ import json
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,22 +43,30 @@ def select(activities: Iterable[dict[str, Any]], namespace: str, *, resource_id:
     return sorted(out, key=lambda a: a["StartTime"], reverse=True)
 
 
+def describe(account: str, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """DescribeScalingActivities' answer from the activities kept for (account, region); `params` in the
+    API's names. Shared by every cloud that serves them (moto here, LocalStack through its extension)."""
+    with _LOCK:
+        items = list(_ACTIVITIES.get((account, region), []))
+    chosen = select(items, str(params.get("ServiceNamespace")), resource_id=params.get("ResourceId"),
+                    dimension=params.get("ScalableDimension"),
+                    include_not_scaled=bool(params.get("IncludeNotScaledActivities")))
+    size = min(int(params.get("MaxResults") or MAX_RESULTS), MAX_RESULTS)
+    offset = int(params.get("NextToken") or 0)
+    result: dict[str, Any] = {"ScalingActivities": chosen[offset:offset + size]}
+    if offset + size < len(chosen):
+        result["NextToken"] = str(offset + size)
+    return result
+
+
 def apply() -> None:
     """Patch moto's Application Auto Scaling responses in this process to serve DescribeScalingActivities."""
     from moto.applicationautoscaling import responses
 
     def describe_scaling_activities(self: Any) -> str:
-        with _LOCK:
-            items = list(_ACTIVITIES.get((self.current_account, self.region), []))
-        chosen = select(items, self._get_param("ServiceNamespace"), resource_id=self._get_param("ResourceId"),
-                        dimension=self._get_param("ScalableDimension"),
-                        include_not_scaled=bool(self._get_param("IncludeNotScaledActivities")))
-        size = min(int(self._get_param("MaxResults") or MAX_RESULTS), MAX_RESULTS)
-        offset = int(self._get_param("NextToken") or 0)
-        result: dict[str, Any] = {"ScalingActivities": chosen[offset:offset + size]}
-        if offset + size < len(chosen):
-            result["NextToken"] = str(offset + size)
-        return json.dumps(result)
+        return json.dumps(describe(self.current_account, self.region, {
+            k: self._get_param(k) for k in ("ServiceNamespace", "ResourceId", "ScalableDimension",
+                                            "IncludeNotScaledActivities", "MaxResults", "NextToken")}))
 
     responses.ApplicationAutoScalingResponse.describe_scaling_activities = describe_scaling_activities  # type: ignore[attr-defined]
 
@@ -90,9 +98,10 @@ def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
 
 
 def record(endpoint: str, activity: dict[str, Any], *, region: str = DEFAULT_REGION,
-           account: str = DEFAULT_ACCOUNT) -> None:
-    """Write one activity (DescribeScalingActivities' field names; times as epoch seconds) into the cloud."""
-    body = json.dumps({**activity, "Region": region, "Account": account}).encode()
+           account: str | None = None) -> None:
+    """Write one activity (DescribeScalingActivities' field names; times as epoch seconds) into the cloud;
+    without `account`, into the cloud's own default account."""
+    body = json.dumps({**activity, "Region": region, **({"Account": account} if account else {})}).encode()
     req = urllib.request.Request(endpoint.rstrip("/") + SCALING_ACTIVITIES_PATH, data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5):

@@ -16,6 +16,7 @@ policy's alarms when PutScalingPolicy replaces it. Other namespaces (DynamoDB) k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from harness.autoscaling import target_tracking as tt
@@ -23,8 +24,13 @@ from harness.autoscaling import target_tracking as tt
 _APPLIED = False
 
 
-def apply() -> None:
-    """Patch moto's Application Auto Scaling backend in this process (idempotent)."""
+def apply(cloudwatch: Callable[[str, str], Any] | None = None) -> None:
+    """Patch moto's Application Auto Scaling backend in this process (idempotent).
+
+    `cloudwatch(account, region)` is where the alarms go: an object with moto's CloudWatchBackend
+    `put_metric_alarm(...)` (returning something with `name` and `alarm_arn`) and `delete_alarms(names)`.
+    By default moto's own CloudWatch; LocalStack's extension, whose CloudWatch is not moto's, passes its own.
+    """
     global _APPLIED
     if _APPLIED:
         return
@@ -34,6 +40,7 @@ def apply() -> None:
     from moto.moto_api._internal import mock_random
 
     policy_class = models.FakeApplicationAutoscalingPolicy
+    where = cloudwatch or (lambda account, region: cloudwatch_backends[account][region])
     moto_create_alarms = policy_class.create_alarms
     moto_put = models.ApplicationAutoscalingBackend.put_scaling_policy
 
@@ -46,7 +53,7 @@ def apply() -> None:
             specs = tt.alarm_specs(config, self.resource_id)
         except tt.TargetTrackingError as exc:
             raise AWSValidationException(f"Scaling policy {self.policy_name}: {exc}") from exc
-        cloudwatch = cloudwatch_backends[self.account_id][self.region_name]
+        cloudwatch = where(self.account_id, self.region_name)
         # The alarms' action and description name the policy with a createdBy suffix, as AWS's do.
         action = f"{self.policy_arn}:createdBy/{mock_random.uuid4()}"
         for spec in specs:
@@ -81,5 +88,11 @@ def apply() -> None:
         return policy
 
     policy_class.create_alarms = create_alarms  # type: ignore[method-assign]
+    if cloudwatch is not None:  # moto's delete_alarms deletes from moto's CloudWatch only
+        def delete_alarms(self: Any, account_id: str, region_name: str) -> None:
+            if self.alarms:
+                where(account_id, region_name).delete_alarms([a.name for a in self.alarms])
+
+        policy_class.delete_alarms = delete_alarms  # type: ignore[method-assign]
     models.ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
     _APPLIED = True

@@ -110,7 +110,7 @@ def test_env_keeps_localstack_on_loopback(tmp_path: Path) -> None:
     env = localstack_env(4600, tmp_path, with_extension=True, venv=tmp_path / "v", base={"AWS_PROFILE": "prod", "PATH": "/bin"})
     assert env["GATEWAY_LISTEN"] == "127.0.0.1:4600" and env["GATEWAY_SERVER"] == "hypercorn"
     assert env["DNS_ADDRESS"] == "0" and env["PERSISTENCE"] == "0"
-    assert env["PYTHONPATH"] == str(tmp_path / "v" / "harness-ext")
+    assert env["PYTHONPATH"] == f"{tmp_path / 'v' / 'harness-ext'}:{tmp_path / 'harness-package'}"
     assert "AWS_PROFILE" not in env
     plain = localstack_env(4600, tmp_path, with_extension=False, venv=tmp_path / "v", base={})
     assert "PYTHONPATH" not in plain

@@ -36,3 +36,12 @@ def patch_alarm_scheduler() -> None:
 def disable_alarm_scheduler() -> None:
     patch_alarm_scheduler()
     LOG.info("harness extension: LocalStack's CloudWatch alarm scheduler is off")
+
+
+@hooks.on_infra_start()  # type: ignore[untyped-decorator]  # LocalStack is untyped where mypy runs
+def serve_harness_records() -> None:
+    """Alarm history, scaling activities, ECS tasks and target tracking alarms as the embedded cloud has
+    them (harness_localstack_ext.records)."""
+    from . import records
+
+    records.install()
