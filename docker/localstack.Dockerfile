@@ -17,4 +17,7 @@ COPY harness/localstack_ext /tmp/harness-localstack-ext
 RUN /opt/code/localstack/.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
       --target /opt/harness-localstack-ext /tmp/harness-localstack-ext \
  && rm -rf /tmp/harness-localstack-ext
-ENV PYTHONPATH=/opt/harness-localstack-ext
+# The extension serves alarm history, scaling activities, ECS tasks and target tracking alarms with the
+# harness's own code (harness/cloud/): the harness package goes beside it, as `--cloud localstack` links it.
+COPY harness /opt/harness-package/harness
+ENV PYTHONPATH=/opt/harness-localstack-ext:/opt/harness-package
