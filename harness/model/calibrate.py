@@ -31,6 +31,42 @@ from typing import Any
 from harness.errors import ConfigError, TaskError
 
 CALIBRATION_FORMAT = 1
+# Per-endpoint costs: each task of the mix is measured alone, on a trial task of its own, at most this many
+# (each takes a trial task's start and a calibration window: about 10 s here).
+MAX_TASK_CALIBRATIONS = 8
+INSPECT_TIMEOUT_S = 60.0
+
+# Run in a child Python (Locust's gevent patching stays out of the harness), as harness.userload inspects
+# a locustfile: each class's untagged tasks by name, through usermix.discover (what a run loads).
+_TASKS_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import usermix
+path = sys.argv[2]
+classes = usermix.discover(usermix.load_module(path), path)
+print(json.dumps([{"name": c["name"], "weight": c["weight"],
+                   "tasks": list(dict.fromkeys(getattr(t, "__name__", "") for t in c["normal"]))}
+                  for c in classes]))
+"""
+
+# A locustfile of one class of the user's file with one of its tasks: the same class (subclassed, same name,
+# so its host, client and on_start are theirs), its task list cut down after Locust's metaclass built it.
+_ONE_TASK = '''"""{cls}.{task} of {path} alone: harness calibrate's per-endpoint cost (generated, deleted after)."""
+import importlib.util as _util
+import sys as _sys
+
+_sys.path.insert(0, {folder!r})
+_spec = _util.spec_from_file_location("_harness_theirs", {path!r})
+_theirs = _util.module_from_spec(_spec)
+_spec.loader.exec_module(_theirs)
+
+
+class {cls}(_theirs.{cls}):
+    weight = 1
+
+
+{cls}.tasks = [t for t in _theirs.{cls}.tasks if getattr(t, "__name__", None) == {task!r}]
+'''
 
 
 @dataclass(frozen=True)
@@ -157,18 +193,47 @@ def calibrate_sample_app(args: argparse.Namespace, say: Callable[[str], None]) -
 # ------------------------------------------------------------------------------------------------ user app
 
 
+def endpoint_costs(per_task: Mapping[str, Any]) -> dict[str, float]:
+    """Each request name's CPU cost from the tasks measured alone (pure): a task that sent one request name
+    gives that name its cost; several tasks sending the same name are averaged by their requests."""
+    cpu: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for cal in per_task.values():
+        names = [n for n, k in cal.by_name.items() if k > 0]
+        if len(names) == 1:
+            cpu[names[0]] = cpu.get(names[0], 0.0) + cal.cost_ms * cal.requests
+            count[names[0]] = count.get(names[0], 0) + cal.requests
+    return {n: cpu[n] / count[n] for n in cpu}
+
+
 def calibration_record(cal: Any, *, app: str, locustfile: Path, template: Path, params: Mapping[str, str],
-                       cpu_units: int) -> dict[str, Any]:
+                       cpu_units: int, per_task: Mapping[str, Any] | None = None,
+                       per_task_skipped: str | None = None) -> dict[str, Any]:
     """The calibration file's content for a user mix measured by `UserMix.calibrate` (pure).
 
-    `endpoints` gives each request name's count and share of the measured window: one task's cgroup accounts
-    the CPU of the whole mix, so a per-endpoint `cost_ms` is written only when the mix has one endpoint."""
+    `endpoints` gives each request name's count and share of the mix's measured window and, where measured,
+    its `cost_ms`: one task's cgroup accounts the CPU of the whole mix, so a name's own cost comes from the
+    locustfile task that sends it measured alone (`per_task`), or is the mix's when the mix has one name."""
     names = dict(cal.by_name)
     total = sum(names.values()) or 1
     endpoints: dict[str, dict[str, Any]] = {
         name: {"requests": n, "share": round(n / total, 4)} for name, n in sorted(names.items())}
     if len(endpoints) == 1:
         next(iter(endpoints.values()))["cost_ms"] = round(cal.cost_ms, 4)
+    costs = endpoint_costs(per_task or {})
+    for name, cost in costs.items():
+        if name in endpoints:
+            endpoints[name]["cost_ms"] = round(cost, 4)
+    extra: dict[str, Any] = {}
+    if per_task:
+        extra["tasks"] = {key: {"cost_ms": round(c.cost_ms, 4), "requests": c.requests,
+                                "endpoints": sorted(n for n, k in c.by_name.items() if k > 0)}
+                          for key, c in per_task.items()}
+        if all("cost_ms" in e for e in endpoints.values()):
+            # The endpoints' own costs at the mix's shares: a check of the per-endpoint figures against the mix.
+            extra["cost_ms_from_endpoints"] = round(sum(e["share"] * e["cost_ms"] for e in endpoints.values()), 4)
+    if per_task_skipped:
+        extra["tasks_skipped"] = per_task_skipped
     return {
         "cost_ms": round(cal.cost_ms, 4),
         "locust_ms": round(cal.locust_ms, 4),
@@ -185,7 +250,25 @@ def calibration_record(cal: Any, *, app: str, locustfile: Path, template: Path, 
         "parameters": dict(params),
         "method": (f"task CPU seconds (cgroup) of one trial task of {app} over the {cal.requests} requests of "
                    f"{locustfile.name}'s mix it answered in {cal.seconds:.1f} s"),
+        **extra,
     }
+
+
+def mix_tasks(locustfile: Path) -> list[tuple[str, str]]:
+    """(class, task) of every untagged task of the locustfile's classes of weight > 0, by name."""
+    import subprocess
+    import sys
+
+    from harness.userload import USERMIX
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _TASKS_SCRIPT, str(USERMIX.parent), str(locustfile)],
+                              capture_output=True, text=True, timeout=INSPECT_TIMEOUT_S, cwd=tempfile.gettempdir(),
+                              stdin=subprocess.DEVNULL)
+        classes = json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        raise ConfigError(f"--locustfile {locustfile}: cannot list its tasks by name") from None
+    return [(c["name"], t) for c in classes if c["weight"] > 0 for t in c["tasks"] if t]
 
 
 def calibrate_user_app(args: argparse.Namespace, say: Callable[[str], None]) -> int:
@@ -215,18 +298,58 @@ def calibrate_user_app(args: argparse.Namespace, say: Callable[[str], None]) -> 
     if not stack.services or not stack.services[0].load_balancers:
         raise ConfigError(f"stack {stack.stack_name} has no ECS service behind a load balancer to calibrate a task of")
     cpu_units = cpu_reservation(stack.services[0].task_definition, args.default_cpu)[0]
+    per_task: dict[str, Any] = {}
+    skipped: str | None = None
     with tempfile.TemporaryDirectory(prefix="harness-calibrate-") as home:
         opts = types.SimpleNamespace(runtime=args.runtime, default_cpu_units=args.default_cpu,
                                      enforce_quota=not args.no_cpu_quota, home=Path(home), **user)
         cal = asyncio.run(_trial(stack, opts, args.time_scale, say))
-    if cal is None:  # trial_run measures nothing without a service behind a load balancer (checked above)
-        raise TaskError("the trial task measured nothing")
+        if cal is None:  # trial_run measures nothing without a service behind a load balancer (checked above)
+            raise TaskError("the trial task measured nothing")
+        tasks = mix_tasks(user["locustfile"]) if len(cal.by_name) > 1 else []
+        if len(tasks) > MAX_TASK_CALIBRATIONS:
+            skipped = (f"{len(tasks)} tasks in the mix, more than the {MAX_TASK_CALIBRATIONS} measured alone; "
+                       "no per-endpoint cost")
+            say(f"endpoints  {skipped}")
+            tasks = []
+        if len(tasks) > 1:
+            say(f"endpoints  the mix sends {len(cal.by_name)} request names: each of its {len(tasks)} tasks is "
+                "measured alone, on a trial task of its own")
+        for cls, task in tasks if len(tasks) > 1 else []:
+            per_task[f"{cls}.{task}"] = asyncio.run(_one_task(stack, opts, args.time_scale, cls, task, say))
     app = "the sample app" if not (user["task_command"] or user["image"]) else _what(opts)
-    write_calibration(out, calibration_record(cal, app=app, locustfile=user["locustfile"], template=template,
-                                              params=params, cpu_units=cpu_units))
+    record = calibration_record(cal, app=app, locustfile=user["locustfile"], template=template, params=params,
+                                cpu_units=cpu_units, per_task=per_task, per_task_skipped=skipped)
+    write_calibration(out, record)
+    for name, e in record["endpoints"].items():
+        if "cost_ms" in e and per_task:
+            say(f"endpoint   {name}: {e['cost_ms']:.3f} ms of task CPU per request ({e['share']:.0%} of the mix)")
+    if "cost_ms_from_endpoints" in record:
+        say(f"endpoints  at the mix's shares: {record['cost_ms_from_endpoints']:.3f} ms per request "
+            f"(the mix measured {record['cost_ms']:.3f} ms)")
     say(f"written    {out}: {cal.cost_ms:.3f} ms of task CPU per request"
         + (f", {cal.memory_mib:.1f} MiB of task memory" if cal.memory_mib else ""))
     return 0
+
+
+async def _one_task(stack: Any, opts: Any, time_scale: float, cls: str, task: str,
+                    say: Callable[[str], None]) -> Any:
+    """One task of the user's locustfile alone (a generated locustfile), through the same trial and calibration."""
+    theirs = Path(opts.locustfile)
+    one = Path(opts.home) / f"one_{cls}_{task}.py"
+    one.write_text(_ONE_TASK.format(cls=cls, task=task, path=str(theirs), folder=str(theirs.parent)))
+    alone = types.SimpleNamespace(**{**vars(opts), "locustfile": one})
+    quiet: list[str] = []
+    try:
+        cal = await _trial(stack, alone, time_scale, quiet.append)
+    except (ConfigError, TaskError) as err:
+        raise ConfigError(f"--locustfile {theirs}: task {cls}.{task} measured alone: "
+                          f"{str(err).replace(str(one), 'it')}") from None
+    if cal is None:
+        raise TaskError(f"--locustfile {theirs}: task {cls}.{task} measured alone: nothing measured")
+    say(f"           {cls}.{task}: {cal.cost_ms:.3f} ms over {cal.requests} requests "
+        f"({', '.join(sorted(cal.by_name))})")
+    return cal
 
 
 async def _trial(stack: Any, opts: Any, time_scale: float, say: Callable[[str], None]) -> Any:

@@ -72,6 +72,22 @@ def test_the_record_of_a_measured_mix_reads_back() -> None:
     assert only["endpoints"] == {"/1": {"requests": 300, "share": 1.0, "cost_ms": 1.0}}  # one endpoint: its cost
 
 
+def test_per_endpoint_costs_from_the_tasks_measured_alone() -> None:
+    mix = calibration_from(0.4, 0.3, {200: 400}, 3.0, "w", by_name={"/a": 300, "/b": 100})
+    per_task = {"U.a": calibration_from(0.3, 0.2, {200: 300}, 3.0, "w", by_name={"/a": 300}),  # 1 ms each
+                "U.b": calibration_from(0.2, 0.2, {200: 100}, 3.0, "w", by_name={"/b": 100}),  # 2 ms each
+                "V.a": calibration_from(0.4, 0.2, {200: 100}, 3.0, "w", by_name={"/a": 100}),  # 4 ms: /a averaged
+                "V.both": calibration_from(0.1, 0.1, {200: 100}, 3.0, "w", by_name={"/a": 50, "/b": 50})}
+    record = calibration_record(mix, app="a", locustfile=Path("/l.py"), template=Path("/t"), params={},
+                                cpu_units=256, per_task=per_task)
+    # /a: (1 ms x 300 + 4 ms x 100) / 400; a task sending two names gives neither its cost.
+    assert record["endpoints"]["/a"]["cost_ms"] == pytest.approx(700 / 400)
+    assert record["endpoints"]["/b"]["cost_ms"] == pytest.approx(2.0)
+    assert record["cost_ms_from_endpoints"] == pytest.approx(0.75 * 1.75 + 0.25 * 2.0)
+    assert record["tasks"]["V.both"] == {"cost_ms": 1.0, "requests": 100, "endpoints": ["/a", "/b"]}
+    assert parse_calibration(json.loads(json.dumps(record)), WHERE).cost_ms == 1.0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -113,7 +129,7 @@ def test_calibrate_the_node_app_then_model_with_it(tmp_path: Path, node_app: Pat
     out = tmp_path / "cal.json"
     lf = node_app / "locustfile.py"
     proc = harness(tmp_path, "calibrate", "--task-command", "node server.js", "--task-dir", str(node_app),
-                   "--locustfile", str(lf), "--out", str(out))
+                   "--locustfile", str(lf), "--out", str(out), timeout=280.0)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "listens on its PORT (trial task" in proc.stdout and "one request of your mix costs a task" in proc.stdout
     data = json.loads(out.read_text())
@@ -125,6 +141,10 @@ def test_calibrate_the_node_app_then_model_with_it(tmp_path: Path, node_app: Pat
     assert data["statuses"] == {"200": data["requests"]}
     # A factorial request costs Node a fraction of a millisecond, far from nothing and far from 10 ms.
     assert 0.05 < data["cost_ms"] < 10.0 and data["memory_mib"] > 5.0
+    # Several endpoints: each task of the mix measured alone on a trial task of its own gives its name's cost.
+    assert set(data["tasks"]) == {"Browser.small", "Browser.large", "Checker.one"}  # Browser.boom is tagged error
+    assert all(0.05 < e["cost_ms"] < 10.0 for e in data["endpoints"].values())
+    assert "cost_ms_from_endpoints" in data and "endpoint   /1: " in proc.stdout
     assert f"written    {out}: {data['cost_ms']:.3f} ms of task CPU per request" in proc.stdout
 
     # The model on it: the cost and the memory come from the file, and the report says so.
