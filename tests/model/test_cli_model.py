@@ -100,3 +100,28 @@ def test_calibrate_measures_the_sample_app(tmp_path: Path, capsys: pytest.Captur
     assert read_calibration(out).cost_ms == data["cost_ms"]
     assert data["app"] == "sample_app" and data["memory_mib"] > 0
     assert f"written to {out}" in capsys.readouterr().out
+
+
+MEMORY_TEMPLATE = REPO / "tests" / "data" / "target-tracking" / "memory.yml"
+
+
+@pytest.mark.slow
+def test_memory_target_tracking_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ECSServiceAverageMemoryUtilization (target 75 %, 128 MiB tasks) on the model's memory: 100 MiB a task
+    is 78.1 %, above the target whatever the load, so the policy scales out to MaxCapacity (4)."""
+    out = tmp_path / "report"
+    code = main(["model", "--template", str(MEMORY_TEMPLATE), "--traffic", "step:levels=20,minutes=20",
+                 "--cost-ms", "10", "--memory-baseline-mib", "100", "--report-dir", str(out),
+                 "--expect", "scales_to=max_capacity"])
+    text = capsys.readouterr().out
+    assert code == 0, text[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["peak_desired"] == 4
+    assert any("Memory per task = 100 MiB (--memory-baseline-mib)" in a for a in report["assumptions"])
+    assert "memory     peak 78.2%" in text or "memory     peak 78.1%" in text
+    # Without a memory figure: refused in one line naming the policy and the option to give.
+    code = main(["model", "--template", str(MEMORY_TEMPLATE), "--traffic", "step:levels=20,minutes=20",
+                 "--cost-ms", "10", "--report-dir", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 2 and "tracks MemoryUtilization: give the model's memory per task with --memory-baseline-mib" in err
+    assert err.count("\n") == 1 and not (tmp_path / "none").exists()
