@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -37,6 +38,8 @@ from harness.child import StartStop
 from harness.cloud.clients import isolated_env
 from harness.errors import CloudError
 from harness.net import LOOPBACK, port_in_use
+
+log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/_localstack/health"
 LOCALSTACK_VERSION = "2026.3.0"
@@ -243,6 +246,39 @@ def fetch_health(endpoint: str, timeout: float = 3.0) -> Health:
         raise CloudError(f"the cloud endpoint {endpoint} is unreachable: {reason}") from exc
 
 
+# ------------------------------------------------------------------------------------ the harness's records
+
+
+def record_paths() -> tuple[str, ...]:
+    """The private paths the harness writes what it did through (harness.cloud.private_api)."""
+    from harness.cloud import alarm_history, ecs_tasks, scaling_activities
+
+    return (alarm_history.ALARM_HISTORY_PATH, scaling_activities.SCALING_ACTIVITIES_PATH, ecs_tasks.ECS_SERVICE_PATH)
+
+
+def missing_record_paths(endpoint: str, timeout: float = 3.0) -> list[str]:
+    """The record paths `endpoint` does not serve. An empty write is refused by a path that exists with
+    HTTP 400 and the harness's JSON error (nothing is written); anything else means the path is not there."""
+    missing = []
+    for path in record_paths():
+        req = urllib.request.Request(endpoint.rstrip("/") + path, data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout):
+                pass
+            missing.append(path)  # an empty write taken: not the harness's handler
+        except urllib.error.HTTPError as exc:
+            try:
+                body = json.loads(exc.read() or b"null")
+            except ValueError:
+                body = None
+            if not (exc.code == 400 and isinstance(body, dict) and set(body) == {"error"}):
+                missing.append(path)
+        except (urllib.error.URLError, OSError):
+            missing.append(path)
+    return missing
+
+
 # ------------------------------------------------------------------------------------ the clouds
 
 
@@ -346,9 +382,21 @@ class LocalStackCloud(StartStop):
         try:
             self.health = self._wait_healthy(timeout)
             self.start_seconds = time.monotonic() - started
+            if self.with_extension:
+                self._check_records()
         except BaseException:
             self.stop()
             raise
+
+    def _check_records(self) -> None:
+        """With the extension, LocalStack must take what the harness did (alarm history, scaling activities,
+        ECS tasks); a run whose records would stay in the harness stops here instead."""
+        missing = missing_record_paths(self.endpoint)
+        if missing:
+            raise CloudError(
+                f"LocalStack on port {self.port} has the harness extension but does not serve {', '.join(missing)} "
+                f"(the extension could not load the harness package?): {self.log_tail()}"
+            )
 
     def _wait_healthy(self, timeout: float) -> Health:
         # Waiting on a child process's start-up, not template time: wall clock is right here.
@@ -437,6 +485,7 @@ class ExternalCloud(StartStop):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         self.health: Health | None = None
+        self.missing_records: list[str] = []  # record paths it lacks: no harness extension
 
     @property
     def pid(self) -> int | None:
@@ -448,6 +497,11 @@ class ExternalCloud(StartStop):
         while True:
             try:
                 self.health = fetch_health(self.endpoint)
+                self.missing_records = missing_record_paths(self.endpoint)
+                if self.missing_records:  # said once, before anything runs
+                    log.warning("%s has no harness extension (%s not served): alarm history, scaling activities "
+                                "and ECS tasks stay in the harness (harness status, the report), not in its APIs",
+                                self.endpoint, ", ".join(self.missing_records))
                 return
             except CloudError as exc:
                 if "unreachable" not in str(exc) or time.monotonic() >= deadline:

@@ -24,9 +24,12 @@ from harness.cloud.localstack import (
     LocalStackCloud,
     find_python,
     localstack_env,
+    missing_record_paths,
     open_cloud,
     parse_health,
+    record_paths,
 )
+from harness.cloud.clients import Aws
 from harness.cloud.server import EmbeddedCloud
 from harness.errors import CloudError
 from harness.net import free_port
@@ -95,7 +98,17 @@ def test_external_accepts_the_embedded_cloud(cloud: EmbeddedCloud) -> None:
     with ext:
         assert ext.health is not None and "ecs" in ext.health.services
         assert ext.pid is None
+        assert ext.missing_records == []  # it takes the harness's records
     assert cloud.pid is not None  # not stopped by ExternalCloud
+
+
+def test_record_paths_found_only_where_served(cloud: EmbeddedCloud, plain_http_server: str) -> None:
+    # The embedded cloud serves every record path (and keeps nothing from the empty probe write);
+    # an HTTP server that is not the harness's serves none.
+    assert missing_record_paths(cloud.endpoint) == []
+    assert missing_record_paths(plain_http_server) == list(record_paths())
+    assert Aws(cloud.endpoint).client("application-autoscaling").describe_scaling_activities(
+        ServiceNamespace="ecs", ResourceId="service/probe/probe")["ScalingActivities"] == []
 
 
 def test_open_cloud_choices() -> None:
