@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
+
 from harness.cloud import cfn_models
 from harness.cloud.clients import Aws
 
@@ -128,7 +131,8 @@ def test_moto_evaluates_as_cloudformation_does(aws: Aws) -> None:
 def test_every_extended_type_has_a_kind() -> None:
     kinds = cfn_models.kinds()
     assert {t for t in cfn_models.EXTENDED_TYPES if kinds[t] == "stored"} == {
-        "AWS::CDK::Metadata", "AWS::WAFv2::WebACLAssociation", "AWS::Logs::SubscriptionFilter"}
+        "AWS::CDK::Metadata", "AWS::Logs::SubscriptionFilter"}
+    assert kinds["AWS::CloudWatch::CompositeAlarm"] == "real" and kinds["AWS::WAFv2::WebACL"] == "real"
     assert kinds["AWS::EC2::NetworkAcl"] == "real" and kinds["AWS::SecretsManager::Secret"] == "real"
     assert "AWS::ECS::TaskSet" not in kinds  # refused: named before deploy
 
@@ -313,3 +317,130 @@ def test_service_template_extras_are_real_moto_resources(aws: Aws) -> None:
     assert not [s for s in aws.client("secretsmanager").list_secrets()["SecretList"] if s["ARN"] == out["SecretRef"]]
     assert not [n for n in aws.client("servicediscovery").list_namespaces()["Namespaces"] if n["Id"] == out["NamespaceRef"]]
     assert aws.client("application-autoscaling").describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []
+
+
+COMPOSITE_AND_WAF = """
+Parameters:
+  HasWAF: {Type: String, Default: 'true'}
+Conditions:
+  WithWAF: !Equals [!Ref HasWAF, 'true']
+Resources:
+  Topic: {Type: 'AWS::SNS::Topic'}
+  Errors:
+    Type: 'AWS::CloudWatch::Alarm'
+    Properties:
+      AlarmName: cfn-composite-5xx
+      Namespace: AWS/ApplicationELB
+      MetricName: HTTPCode_Target_5XX_Count
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 0
+  Latency:
+    Type: 'AWS::CloudWatch::Alarm'
+    Properties:
+      Namespace: AWS/ApplicationELB
+      MetricName: TargetResponseTime
+      Statistic: Average
+      Period: 60
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 0.5
+  Page:
+    Type: 'AWS::CloudWatch::CompositeAlarm'
+    Properties:
+      AlarmRule: !Sub 'ALARM("${Errors}") AND ALARM(${Latency.Arn})'
+      AlarmDescription: 5XX and slow
+      AlarmActions: [!Ref Topic]
+      OKActions: [!Ref Topic]
+      ActionsSuppressor: !Ref Errors
+      ActionsSuppressorExtensionPeriod: 120
+      ActionsSuppressorWaitPeriod: 60
+  Acl:
+    Type: 'AWS::WAFv2::WebACL'
+    Condition: WithWAF
+    Properties:
+      Name: cfn-acl
+      Scope: REGIONAL
+      DefaultAction: {Allow: {}}
+      VisibilityConfig: {SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: acl}
+      Rules:
+        - Name: block-bad
+          Priority: 0
+          Action: {Block: {}}
+          VisibilityConfig: {SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: bad}
+          Statement:
+            ByteMatchStatement:
+              SearchString: BadBot
+              FieldToMatch: {UriPath: {}}
+              PositionalConstraint: CONTAINS
+              TextTransformations: [{Priority: 0, Type: NONE}]
+  Lb:
+    Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer'
+    Properties:
+      Subnets: [!Ref Subnet]
+  Vpc: {Type: 'AWS::EC2::VPC', Properties: {CidrBlock: 10.7.0.0/16}}
+  Subnet: {Type: 'AWS::EC2::Subnet', Properties: {VpcId: !Ref Vpc, CidrBlock: 10.7.0.0/24, AvailabilityZone: us-east-1a}}
+  Association:
+    Type: 'AWS::WAFv2::WebACLAssociation'
+    Condition: WithWAF
+    Properties: {ResourceArn: !Ref Lb, WebACLArn: !GetAtt Acl.Arn}
+Outputs:
+  PageRef: {Value: !Ref Page}
+  PageArn: {Value: !GetAtt Page.Arn}
+  AclRef: {Value: !Ref Acl}
+  AclArn: {Value: !GetAtt Acl.Arn}
+  AclId: {Value: !GetAtt Acl.Id}
+  AclLabels: {Value: !GetAtt Acl.LabelNamespace}
+"""
+
+
+def test_composite_alarm_and_web_acl_are_real(aws: Aws) -> None:
+    """A composite alarm deploys as a real CloudWatch composite (DescribeAlarms CompositeAlarms: rule, actions,
+    suppressor, INSUFFICIENT_DATA at creation) with Ref = name and GetAtt Arn; a web ACL is a real WAFv2 ACL
+    with Ref name|id|scope, and the association associates the load balancer with it. Deleting removes both."""
+    cf = aws.client("cloudformation")
+    cw = aws.client("cloudwatch")
+    waf = aws.client("wafv2")
+    cf.create_stack(StackName="cfn-composite", TemplateBody=COMPOSITE_AND_WAF)
+    try:
+        stack = cf.describe_stacks(StackName="cfn-composite")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+        out = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert out["PageRef"].startswith("cfn-composite-Page-")
+        assert out["PageArn"] == f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{out['PageRef']}"
+        (page,) = cw.describe_alarms(AlarmNames=[out["PageRef"]], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        latency = cw.describe_alarms(AlarmNamePrefix="cfn-composite-Latency")["MetricAlarms"][0]
+        assert page["AlarmRule"] == f'ALARM("cfn-composite-5xx") AND ALARM({latency["AlarmArn"]})'
+        assert (page["StateValue"], page["AlarmDescription"]) == ("INSUFFICIENT_DATA", "5XX and slow")
+        assert page["AlarmActions"] == page["OKActions"] and page["AlarmActions"][0].startswith("arn:aws:sns:")
+        assert (page["ActionsSuppressor"], page["ActionsSuppressorExtensionPeriod"],
+                page["ActionsSuppressorWaitPeriod"]) == ("cfn-composite-5xx", 120, 60)
+        name, acl_id, scope = out["AclRef"].split("|")
+        assert (name, acl_id, scope) == ("cfn-acl", out["AclId"], "REGIONAL")
+        assert out["AclLabels"] == "awswaf:123456789012:webacl:cfn-acl:"
+        acl = waf.get_web_acl(Name="cfn-acl", Scope="REGIONAL", Id=acl_id)["WebACL"]
+        assert acl["ARN"] == out["AclArn"] and acl["Rules"][0]["Name"] == "block-bad"
+        lb = cf.describe_stack_resource(StackName="cfn-composite", LogicalResourceId="Lb")
+        lb_arn = lb["StackResourceDetail"]["PhysicalResourceId"]
+        assert waf.get_web_acl_for_resource(ResourceArn=lb_arn)["WebACL"]["ARN"] == out["AclArn"]
+    finally:
+        cf.delete_stack(StackName="cfn-composite")
+    assert cw.describe_alarms(AlarmNames=[out["PageRef"]], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"] == []
+    assert not [a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == "cfn-acl"]
+
+
+def test_composite_alarm_with_a_rule_that_does_not_parse_fails_its_stack(aws: Aws) -> None:
+    cf = aws.client("cloudformation")
+    bad = """
+Resources:
+  Page:
+    Type: 'AWS::CloudWatch::CompositeAlarm'
+    Properties: {AlarmName: cfn-bad-rule, AlarmRule: 'ALARM(a) AND'}
+"""
+    # The embedded cloud fails CreateStack with the resource's reason (harness.cloud.cfn.parsing).
+    with pytest.raises(ClientError, match="Resource Page .* ends where a term is expected"):
+        cf.create_stack(StackName="cfn-bad-rule", TemplateBody=bad)
+    assert aws.client("cloudwatch").describe_alarms(AlarmNames=["cfn-bad-rule"],
+                                                    AlarmTypes=["CompositeAlarm"])["CompositeAlarms"] == []

@@ -27,6 +27,7 @@ from harness.cloud.cfn.parsing import FAILED_RESOURCE_PREFIX
 # type -> "module:Class" (module under harness.cloud.cfn).
 MODELS: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "cloudwatch:CloudWatchAlarm",
+    "AWS::CloudWatch::CompositeAlarm": "cloudwatch:CompositeAlarm",
     "AWS::ApplicationAutoScaling::ScalableTarget": "applicationautoscaling:ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "applicationautoscaling:ScalingPolicy",
     "AWS::ECS::Service": "ecs:EcsService",
@@ -67,6 +68,7 @@ MODELS: dict[str, str] = {
     "AWS::ServiceDiscovery::HttpNamespace": "servicediscovery:HttpNamespace",
     "AWS::ServiceDiscovery::Service": "servicediscovery:Service",
     "AWS::ElasticLoadBalancingV2::ListenerCertificate": "elbv2:ListenerCertificate",
+    "AWS::WAFv2::WebACL": "wafv2:WebACL",
     "AWS::WAFv2::WebACLAssociation": "wafv2:WebACLAssociation",
     "AWS::CertificateManager::Certificate": "acm:Certificate",
 }

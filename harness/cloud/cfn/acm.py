@@ -14,11 +14,12 @@ from harness.cloud.cfn.base import _Stored, _strs
 class Certificate(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-certificatemanager-certificate.html
     A real moto certificate (DescribeCertificate shows it; moto issues it at once, where AWS would wait for
-    DNS or email validation). Ref = the certificate's ARN; no Fn::GetAtt."""
+    DNS or email validation). Return values: Ref = the certificate's ARN; GetAtt CertificateArn = the ARN
+    RequestCertificate returned (the page's current Fn::GetAtt section; older versions of the page had none)."""
 
     TYPE = "AWS::CertificateManager::Certificate"
     KIND = "real"
-    GETATT = frozenset()
+    GETATT = frozenset({"CertificateArn"})
 
     @classmethod
     def apply(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> tuple[str, dict[str, Any]]:
@@ -26,7 +27,7 @@ class Certificate(_Stored, CloudFormationModel):
         arn = acm_backends[account_id][region_name].request_certificate(
             str(props["DomainName"]), None, _strs(props.get("SubjectAlternativeNames")),  # type: ignore[arg-type]
             props.get("Tags") or [], props.get("CertificateAuthorityArn"))
-        return str(arn), {}
+        return str(arn), {"CertificateArn": str(arn)}
 
     def remove(self) -> None:
         backend = acm_backends[self.account_id][self.region_name]

@@ -142,18 +142,20 @@ class TargetGroup(_Model, CloudFormationModel):
 class ListenerCertificate(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listenercertificate.html
     Adds the certificates to the listener's certificate list for real (DescribeListenerCertificates shows
-    them); deleting it removes them. Ref = the resource's id; no Fn::GetAtt. The harness's load balancer
-    serves plain HTTP on loopback: the certificates are kept, never presented."""
+    them); deleting it removes them. Return values: the page's attribute type lists `Id` (its
+    return-values anchor, #aws-resource-elasticloadbalancingv2-listenercertificate-return-values); Ref and
+    GetAtt Id = the resource's id. The harness's load balancer serves plain HTTP on loopback: the
+    certificates are kept, never presented."""
 
     TYPE = "AWS::ElasticLoadBalancingV2::ListenerCertificate"
     KIND = "real"
-    GETATT = frozenset()
+    GETATT = frozenset({"Id"})
 
     @classmethod
     def apply(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> tuple[str, dict[str, Any]]:
         certs = [{"CertificateArn": str(c["CertificateArn"])} for c in props.get("Certificates") or []]
         elbv2_backends[account_id][region_name].add_listener_certificates(str(props["ListenerArn"]), certs)
-        return name, {}
+        return name, {"Id": name}
 
     def remove(self) -> None:
         backend = elbv2_backends[self.account_id][self.region_name]
