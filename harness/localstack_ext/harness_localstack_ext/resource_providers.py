@@ -284,6 +284,29 @@ class Elbv2Listener(_Provider):
         return _ok({})
 
 
+class Elbv2ListenerRule(_Provider):
+    """Ref and GetAtt RuleArn: the rule's ARN; GetAtt IsDefault.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html"""
+
+    TYPE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+    SCHEMA = _schema(TYPE, "RuleArn", ["RuleArn", "IsDefault"], ["ListenerArn"])
+
+    def create(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
+        model = request.desired_state
+        params = {k: v for k, v in model.items() if k != "Tags"}
+        params["Priority"] = int(model["Priority"])
+        rule = request.aws_client_factory.elbv2.create_rule(**params)["Rules"][0]
+        model["RuleArn"] = rule["RuleArn"]
+        model["IsDefault"] = bool(rule.get("IsDefault", False))
+        return _ok(model)
+
+    def delete(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
+        arn = request.desired_state.get("RuleArn")
+        if arn:
+            request.aws_client_factory.elbv2.delete_rule(RuleArn=arn)
+        return _ok({})
+
+
 # ------------------------------------------------------------------------------ Application Auto Scaling
 
 
@@ -404,15 +427,48 @@ class SecurityGroupIngress(_Provider):
         return _ok({})
 
 
+class SecurityGroupEgress(SecurityGroupIngress):
+    """One egress rule added to an existing security group (same properties, `DestinationSecurityGroupId`
+    and `DestinationPrefixListId` for the other end). Ref: the rule's id.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html"""
+
+    TYPE = "AWS::EC2::SecurityGroupEgress"
+    SCHEMA = _schema(TYPE, "Id", ["Id"])
+
+    @staticmethod
+    def _permission(model: Model) -> Model:
+        return SecurityGroupIngress._permission({
+            **model, "SourceSecurityGroupId": model.get("DestinationSecurityGroupId"),
+            "SourcePrefixListId": model.get("DestinationPrefixListId")})
+
+    def create(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
+        model = request.desired_state
+        response = request.aws_client_factory.ec2.authorize_security_group_egress(
+            GroupId=model["GroupId"], IpPermissions=[self._permission(model)]
+        )
+        rules = response.get("SecurityGroupRules") or []
+        model["Id"] = rules[0]["SecurityGroupRuleId"] if rules else f"sgr-{uuid.uuid4().hex[:17]}"
+        return _ok(model)
+
+    def delete(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
+        model = request.desired_state
+        request.aws_client_factory.ec2.revoke_security_group_egress(
+            GroupId=model["GroupId"], IpPermissions=[self._permission(model)]
+        )
+        return _ok({})
+
+
 EcsClusterPlugin = _plugin(EcsCluster)
 EcsTaskDefinitionPlugin = _plugin(EcsTaskDefinition)
 EcsServicePlugin = _plugin(EcsService)
 Elbv2LoadBalancerPlugin = _plugin(Elbv2LoadBalancer)
 Elbv2TargetGroupPlugin = _plugin(Elbv2TargetGroup)
 Elbv2ListenerPlugin = _plugin(Elbv2Listener)
+Elbv2ListenerRulePlugin = _plugin(Elbv2ListenerRule)
 ScalableTargetPlugin = _plugin(ScalableTarget)
 ScalingPolicyPlugin = _plugin(ScalingPolicy)
 SecurityGroupIngressPlugin = _plugin(SecurityGroupIngress)
+SecurityGroupEgressPlugin = _plugin(SecurityGroupEgress)
 
 RESOURCE_TYPES = tuple(
     p.TYPE
@@ -423,8 +479,10 @@ RESOURCE_TYPES = tuple(
         Elbv2LoadBalancer,
         Elbv2TargetGroup,
         Elbv2Listener,
+        Elbv2ListenerRule,
         ScalableTarget,
         ScalingPolicy,
         SecurityGroupIngress,
+        SecurityGroupEgress,
     )
 )
