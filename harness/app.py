@@ -21,6 +21,7 @@ from harness import state
 from harness.capacity import CpuScale, Demand, Host, check_memory, choose_cpu_scale, read_host, Costs
 from harness.clock import Clock
 from harness.cloudwatch.agent import MetricsAgent
+from harness.ecs.container_instances import attach_clusters
 from harness.cloudwatch.alarms import AlarmEvaluator, next_tick
 from harness.cloud.clients import Aws
 from harness.cloud.server import EmbeddedCloud
@@ -333,6 +334,7 @@ class Harness:
             groups = {self.model.target_groups[arn].full_name: g for arn, g in self.groups.items()
                       if any(arn in l.forwards_to() for l in lb.listeners)}
             self.agent.add_load_balancer(lb.full_name, proxy.stats, groups)
+        attach_clusters(self.agent, self.aws, self.model, self.cpu_scale, self.say)  # cluster-level ECS metrics
         self.sns = SnsDelivery(self.aws.client("sns"), "127.0.0.1", self.sink.port, self.clock, region=self.aws.region)
         self.scaler = ScalingExecutor(self.aws.client("application-autoscaling"), self.aws.client("ecs"),
                                       self.clock, self.timeline)

@@ -251,6 +251,8 @@ class StackModel:
     outputs: dict[str, str] = field(default_factory=dict)
     logical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (service stack)
     stacks: tuple[str, ...] = ()  # every stack read: the service stack first, then its parents
+    # EC2 capacity: the names of every stack's AWS::AutoScaling::AutoScalingGroup (stored, no instances)
+    auto_scaling_groups: tuple[str, ...] = ()
 
     def alarm_by_name(self, name: str) -> Alarm:
         for a in self.alarms:
@@ -384,6 +386,7 @@ def read_stack(aws: Aws, stack_name: str, parent_stacks: Iterable[str] = ()) -> 
         outputs=outputs,
         logical_ids=logical_ids,
         stacks=tuple(stacks),
+        auto_scaling_groups=tuple(by_type.get("AWS::AutoScaling::AutoScalingGroup", [])),
     )
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from harness.clock import Clock
+from harness.ecs.container_instances import ServiceShare, cluster_utilization
 from harness.errors import CloudError, TaskError
 from harness.events import ServiceSample, Timeline
 
@@ -308,6 +309,17 @@ class _Service:
 
 
 @dataclass
+class _Cluster:
+    """A cluster with registered EC2 capacity: its cluster-level metrics come from every service in it."""
+
+    name: str
+    cpu_units: int  # registered by its container instances (template units)
+    memory_mib: int
+    cpu_scale: float
+    memory_reserved: dict[str, int | None]  # service name -> MiB each task reserves
+
+
+@dataclass
 class _LoadBalancer:
     full_name: str
     stats: StatsLike
@@ -347,6 +359,7 @@ class MetricsAgent:
         self.sample_interval = float(sample_interval)
         self._wall = wall or clock.wall
         self._services: list[_Service] = []
+        self._clusters: list[_Cluster] = []
         self._lbs: list[_LoadBalancer] = []
 
     def add_service(
@@ -372,6 +385,17 @@ class MetricsAgent:
         s.last, s.last_time = s.read(), self.clock.now()
         self._services.append(s)
 
+    def add_cluster(self, cluster: str, cpu_units: int, memory_mib: int, *, cpu_scale: float,
+                    memory_reserved: Mapping[str, int | None]) -> None:
+        """Also publish the cluster-level CPUUtilization, MemoryUtilization, CPUReservation and
+        MemoryReservation (AWS/ECS; ClusterName) of `cluster`, whose container instances registered
+        `cpu_units` and `memory_mib` (harness.ecs.container_instances), from the services added with that
+        cluster. `cpu_scale` is the run's K (each service's units per task are its reservation x K);
+        `memory_reserved`: service name -> MiB each of its tasks reserves."""
+        if cpu_scale <= 0:
+            raise ValueError(f"cluster {cluster}: the CPU scale must be positive, got {cpu_scale}")
+        self._clusters.append(_Cluster(cluster, int(cpu_units), int(memory_mib), float(cpu_scale), dict(memory_reserved)))
+
     def add_load_balancer(self, lb_full_name: str, stats: StatsLike, groups: Mapping[str, TargetGroupLike]) -> None:
         """Publish the AWS/ApplicationELB metrics of a load balancer (`stats` = LoadBalancerStats) and
         of its target groups (`groups`: target group full name -> TargetGroupRuntime).
@@ -388,15 +412,23 @@ class MetricsAgent:
     # ----- one step
     def _sample_services(self, now: float) -> list[Datum]:
         out: list[Datum] = []
+        shares: dict[str, list[ServiceShare]] = {}
+        walls: dict[str, float] = {}
         for s in self._services:
             current = s.read()
+            wall = self._wall(now - s.last_time)
             u = service_utilization(
                 s.last,
                 current,
-                wall_seconds=self._wall(now - s.last_time),
+                wall_seconds=wall,
                 cpu_units_per_task=s.cpu_units,
                 memory_mib_per_task=s.memory_mib,
             )
+            for c in self._clusters:
+                if c.name == s.cluster:
+                    shares.setdefault(c.name, []).append(ServiceShare(s.last, current, s.cpu_units / c.cpu_scale,
+                                                                      c.memory_reserved.get(s.name)))
+                    walls[c.name] = wall
             s.last, s.last_time = current, now
             dims = (("ClusterName", s.cluster), ("ServiceName", s.name))
             if u.cpu_percent is not None:
@@ -406,6 +438,14 @@ class MetricsAgent:
             if self.timeline is not None:
                 self.timeline.emit(now, ServiceSample(namespace=ECS_NAMESPACE, cluster=s.cluster, service=s.name,
                                                       cpu=u.cpu_percent, memory=u.memory_percent, tasks=len(current)))
+        for c in self._clusters:
+            cu = cluster_utilization(shares.get(c.name, []), wall_seconds=walls.get(c.name, 0.0), cpu_units=c.cpu_units,
+                                     memory_mib=c.memory_mib, cpu_scale=c.cpu_scale)
+            cluster_dims = (("ClusterName", c.name),)
+            for name, value in (("CPUUtilization", cu.cpu_percent), ("MemoryUtilization", cu.memory_percent),
+                                ("CPUReservation", cu.cpu_reservation), ("MemoryReservation", cu.memory_reservation)):
+                if value is not None:
+                    out.append(Datum(ECS_NAMESPACE, name, cluster_dims, "Percent", value=value))
         return out
 
     def _sample_lbs(self) -> list[Datum]:
