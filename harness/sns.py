@@ -246,6 +246,18 @@ def alarm_body(
         _line("AWS Account", account_id, 30),
         _line("Alarm Arn", alarm.arn, 30),
     ]
+    actions = [
+        _line("OK", _actions(alarm.ok_actions), 0),
+        _line("ALARM", _actions(alarm.alarm_actions), 0),
+        _line("INSUFFICIENT_DATA", _actions(alarm.insufficient_data_actions), 0),
+    ]
+    intro = (f'You are receiving this email because your Amazon CloudWatch Alarm "{alarm.name}" in the {long_region} '
+             f'region has entered the {new_state} state, because "{reason}" at "{when}".')
+    head = [intro, "", "View this alarm in the AWS Management Console:", console, "", "Alarm Details:", *details, ""]
+    rule = getattr(alarm, "alarm_rule", None)
+    if rule is not None:
+        # A composite alarm watches no metric: its rule takes the Threshold and Monitored Metric sections.
+        return "\n".join([*head, "Alarm Rule:", f"- {rule}", "", "", "State Change Actions:", *actions]) + "\n"
     dimensions = " ".join(f"[{k} = {v}]" for k, v in alarm.dimensions.items())
     unit = getattr(alarm, "unit", None) or "not specified"
     metric = [
@@ -259,21 +271,8 @@ def alarm_body(
         # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
         _line("TreatMissingData", alarm.treat_missing_data or "missing", 39),
     ]
-    actions = [
-        _line("OK", _actions(alarm.ok_actions), 0),
-        _line("ALARM", _actions(alarm.alarm_actions), 0),
-        _line("INSUFFICIENT_DATA", _actions(alarm.insufficient_data_actions), 0),
-    ]
     parts = [
-        f'You are receiving this email because your Amazon CloudWatch Alarm "{alarm.name}" in the {long_region} '
-        f'region has entered the {new_state} state, because "{reason}" at "{when}".',
-        "",
-        "View this alarm in the AWS Management Console:",
-        console,
-        "",
-        "Alarm Details:",
-        *details,
-        "",
+        *head,
         "Threshold:",
         f"- {threshold_sentence(alarm)}",
         "",
@@ -296,7 +295,26 @@ def alarm_message_json(
     region: str,
     account_id: str,
 ) -> str:
-    """The JSON message CloudWatch publishes to SNS (what email-json, SQS and Lambda subscribers receive)."""
+    """The JSON message CloudWatch publishes to SNS (what email-json, SQS and Lambda subscribers receive);
+    a composite alarm's carries its AlarmRule where a metric alarm's carries its Trigger."""
+    message: dict[str, Any] = {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description,
+        "AWSAccountId": account_id,
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": _iso_millis(timestamp, z=False),
+        "Region": region_long_name(region),
+        "AlarmArn": alarm.arn,
+        "OldStateValue": old_state,
+        "OKActions": list(alarm.ok_actions),
+        "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
+    }
+    rule = getattr(alarm, "alarm_rule", None)
+    if rule is not None:
+        message["AlarmRule"] = rule
+        return json.dumps(message, separators=(",", ":"))
     trigger: dict[str, Any] = {
         "MetricName": alarm.metric_name,
         "Namespace": alarm.namespace,
@@ -314,21 +332,7 @@ def alarm_message_json(
     }
     if not alarm.statistic:
         trigger["ExtendedStatistic"] = alarm.extended_statistic
-    message = {
-        "AlarmName": alarm.name,
-        "AlarmDescription": alarm.description,
-        "AWSAccountId": account_id,
-        "NewStateValue": new_state,
-        "NewStateReason": reason,
-        "StateChangeTime": _iso_millis(timestamp, z=False),
-        "Region": region_long_name(region),
-        "AlarmArn": alarm.arn,
-        "OldStateValue": old_state,
-        "OKActions": list(alarm.ok_actions),
-        "AlarmActions": list(alarm.alarm_actions),
-        "InsufficientDataActions": list(alarm.insufficient_data_actions),
-        "Trigger": trigger,
-    }
+    message["Trigger"] = trigger
     return json.dumps(message, separators=(",", ":"))
 
 

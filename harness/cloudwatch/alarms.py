@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from harness.cloud.alarm_history import action_texts, record_action
 from harness.clock import Clock
+from harness.cloudwatch import composite as comp
 from harness.cloudwatch import evaluate as ev
 from harness.errors import CloudError
 from harness.events import AlarmAction, AlarmTransition, MetricDatapoint, Timeline
@@ -329,6 +330,8 @@ class AlarmEvaluator:
             except Exception as exc:
                 log.exception("evaluating alarm %s at %s failed", alarm.name, now)
                 self.errors.append((now, alarm.name, str(exc)))
+        # Composite alarms after their children, with the states this tick left (harness.cloudwatch.composite).
+        await self._evaluate_composites(now)
         async with self._tick_done:
             self.last_tick = now if self.last_tick is None else max(self.last_tick, now)
             self._tick_done.notify_all()
@@ -381,6 +384,81 @@ class AlarmEvaluator:
                     if await self._run_action(arn, alarm, old, new, text, None, newest, now):
                         ran.append(arn)
         return AlarmOutcome(alarm.name, now, old, new, result, tuple(starts), tuple(points), text, tuple(ran))
+
+    async def _evaluate_composites(self, now: float) -> None:
+        """Re-evaluate every composite alarm from its children's states; a change is stored (SetAlarmState,
+        history) and runs the composite's actions unless its ActionsSuppressor suppresses them."""
+        try:
+            items = await asyncio.to_thread(self._read_composite_items)
+        except Exception as exc:
+            log.error("cannot read the composite alarms at %s: %s", now, exc)
+            self.errors.append((now, "*", str(exc)))
+            return
+        if not items["CompositeAlarms"]:
+            return
+        kids: dict[str, comp.ChildState] = {}
+        for item in (*items["MetricAlarms"], *items["CompositeAlarms"]):
+            kid = self._child_state(item)
+            kids[kid.name] = kid
+            if kid.arn:
+                kids[kid.arn] = kid
+        parsed: list[comp.CompositeAlarm] = []
+        for item in items["CompositeAlarms"]:
+            try:
+                parsed.append(comp.parse_composite(item))
+            except (KeyError, ValueError) as exc:
+                self.errors.append((now, str(item.get("AlarmName")), str(exc)))
+                log.error("composite alarm %s is not evaluated: %s", item.get("AlarmName"), exc)
+        ordered, cyclic = comp.evaluation_order(parsed)
+        for c in cyclic:
+            log.warning("composite alarm %s is in a cycle of composite alarms: not evaluated (as CloudWatch)", c.name)
+        for c in ordered:
+            try:
+                await self._evaluate_composite(c, kids, now)
+            except Exception as exc:
+                log.error("evaluating composite alarm %s at %s failed: %s", c.name, now, exc)
+                self.errors.append((now, c.name, str(exc)))
+
+    def _read_composite_items(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {"MetricAlarms": [], "CompositeAlarms": []}
+        try:
+            pages = self._cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for page in pages:
+                for key in out:
+                    out[key].extend(page.get(key, []))
+        except Exception as exc:
+            raise CloudError(f"Cannot list the CloudWatch composite alarms (DescribeAlarms): {exc}") from exc
+        return out
+
+    def _child_state(self, item: Mapping[str, Any]) -> comp.ChildState:
+        name = str(item["AlarmName"])
+        state = str(item.get("StateValue") or ev.INITIAL_STATE)
+        if item.get("StateReason") == _MOTO_INITIAL_REASON or state not in ev.STATES:
+            state = ev.INITIAL_STATE
+        changed = self.transitions(name)
+        stamp = item.get("StateUpdatedTimestamp")
+        since = changed[-1][0] if changed else (stamp.timestamp() if isinstance(stamp, datetime) else 0.0)
+        return comp.ChildState(name, str(item.get("AlarmArn") or ""), state, since)
+
+    async def _evaluate_composite(self, c: comp.CompositeAlarm, kids: dict[str, comp.ChildState], now: float) -> None:
+        old = kids[c.name].state
+        decision = comp.composite_state(c, kids)
+        if decision.state == old:
+            return
+        data_text = json.dumps(decision.reason_data)
+        await asyncio.to_thread(self._set_state, c.name, decision.reason, data_text, decision.state)
+        self._record_transition(c, old, decision.state, decision.reason, decision.reason_data, now)
+        kids[c.name] = kids[c.arn] = comp.ChildState(c.name, c.arn, decision.state, now)
+        actions = ev.actions_for(old, decision.state, c)  # type: ignore[arg-type]  # a composite has no metric
+        if actions and c.actions_suppressor:
+            suppressor = kids.get(c.actions_suppressor)
+            name = suppressor.name if suppressor else c.actions_suppressor
+            by = comp.suppressed_by(c, self.transitions(name), suppressor.state if suppressor else None, now)
+            if by is not None:
+                log.info("composite alarm %s: actions suppressed by %s (%s)", c.name, c.actions_suppressor, by)
+                return
+        for arn in actions:
+            await self._run_action(arn, c, old, decision.state, decision.reason, data_text, None, now)
 
     def _current_state(self, alarm: MetricAlarm) -> str:
         """The alarm's state as stored; an alarm moto created and no one evaluated is INSUFFICIENT_DATA."""
@@ -492,7 +570,7 @@ class AlarmEvaluator:
             ))
 
     def _record_transition(
-        self, alarm: MetricAlarm, old: str, new: str, text: str, data: dict[str, Any], now: float
+        self, alarm: MetricAlarm | comp.CompositeAlarm, old: str, new: str, text: str, data: dict[str, Any], now: float
     ) -> None:
         item = HistoryItem(
             alarm_name=alarm.name,
@@ -509,7 +587,7 @@ class AlarmEvaluator:
         self.timeline.emit(now, AlarmTransition(name=alarm.name, old=old, new=new, reason=text))
         log.info("alarm %s: %s -> %s: %s", alarm.name, old, new, text)
 
-    def _record_action(self, alarm: MetricAlarm, arn: str, ok: bool, detail: str, now: float,
+    def _record_action(self, alarm: MetricAlarm | comp.CompositeAlarm, arn: str, ok: bool, detail: str, now: float,
                        no_step: tuple[float, float] | None = None, state: str = "") -> None:
         """Keep an Action history item, in CloudWatch's words, here and in the cloud (DescribeAlarmHistory)."""
         summary, error = action_texts(arn, ok, detail, no_step=no_step)
@@ -535,7 +613,7 @@ class AlarmEvaluator:
     async def _run_action(
         self,
         arn: str,
-        alarm: MetricAlarm,
+        alarm: MetricAlarm | comp.CompositeAlarm,
         old: str,
         new: str,
         text: str,
@@ -552,6 +630,9 @@ class AlarmEvaluator:
                 await self._sns.apublish_alarm(arn, alarm, old, new, text, data_text, now)
                 detail = "published"
             elif kind == "scaling":
+                if isinstance(alarm, comp.CompositeAlarm):
+                    # PutCompositeAlarm takes SNS, Lambda and Systems Manager actions, no scaling policy.
+                    raise CloudError("a composite alarm cannot invoke a scaling policy")
                 self._last_scaling_invoke[alarm.name] = now
                 if self._scaling is None:
                     raise CloudError("no scaling executor is wired into the alarm evaluator")

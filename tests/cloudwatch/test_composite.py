@@ -8,6 +8,9 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-clou
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from harness.cloudwatch.composite import (
@@ -153,3 +156,94 @@ def test_evaluation_order_children_first_and_cycles_left_out() -> None:
     ordered, cyclic = evaluation_order([top, loop1, mid, loop2])
     assert [a.name for a in ordered] == ["mid", "top"]
     assert sorted(a.name for a in cyclic) == ["loop1", "loop2"]
+
+
+# ------------------------------------------------------------------ the alarm loop over the real moto server
+
+COMPOSITE_STACK = """
+Resources:
+  Topic:
+    Type: 'AWS::SNS::Topic'
+    Properties:
+      Subscription: [{Protocol: email, Endpoint: oncall@example.com}]
+  Errors:
+    Type: 'AWS::CloudWatch::Alarm'
+    Properties:
+      AlarmName: web-5xx
+      Namespace: AWS/ApplicationELB
+      MetricName: HTTPCode_Target_5XX_Count
+      Dimensions: [{Name: LoadBalancer, Value: app/web-alb/50dc6c495c0c9188}]
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 5
+      TreatMissingData: notBreaching
+  Slow:
+    Type: 'AWS::CloudWatch::Alarm'
+    Properties:
+      AlarmName: web-latency
+      Namespace: AWS/ApplicationELB
+      MetricName: TargetResponseTime
+      Dimensions: [{Name: LoadBalancer, Value: app/web-alb/50dc6c495c0c9188}]
+      Statistic: Average
+      Period: 60
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      Threshold: 0.5
+      TreatMissingData: notBreaching
+  Page:
+    Type: 'AWS::CloudWatch::CompositeAlarm'
+    Properties:
+      AlarmName: web-page
+      AlarmRule: !Sub 'ALARM("${Errors}") AND ALARM(${Slow.Arn})'
+      AlarmActions: [!Ref Topic]
+      OKActions: [!Ref Topic]
+"""
+
+
+def test_loop_evaluates_composites_after_their_children_and_mails(own_aws: Any, box: Any, sink: Any) -> None:
+    """The composite deployed through CloudFormation: first evaluation OK (its rule is FALSE), ALARM in the
+    minute both children are in ALARM (an email with its rule in the body), OK when one child recovers; the
+    state, reason and history are written back to the cloud like a metric alarm's."""
+    from tests.cloudwatch.test_alarms import LB, T0, make, minutes, put, rel, run
+
+    # The embedded cloud (the harness's CloudFormation models), emptied for this module.
+    c = {n: own_aws.client(n) for n in ("cloudwatch", "sns", "cloudformation")}
+    c["cloudformation"].create_stack(StackName="composite-loop", TemplateBody=COMPOSITE_STACK)
+    topic = c["cloudformation"].describe_stack_resource(
+        StackName="composite-loop", LogicalResourceId="Topic")["StackResourceDetail"]["PhysicalResourceId"]
+    loop = make(c, sink)
+    errors = [0, 9, 9, 9, 0]  # 5XX per minute (threshold 5)
+    latency = [0.1, 0.1, 0.9, 0.9, 0.9]  # seconds (threshold 0.5)
+
+    def data(k: int) -> None:
+        put(c["cloudwatch"], "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", LB, T0 + 60 * k + 30, [errors[k]])
+        put(c["cloudwatch"], "AWS/ApplicationELB", "TargetResponseTime", LB, T0 + 60 * k + 30, [latency[k]])
+
+    run(minutes(loop, 5, data))
+
+    assert rel(loop.evaluator.transitions("web-page")) == [
+        (0, "INSUFFICIENT_DATA", "OK"), (180, "OK", "ALARM"), (300, "ALARM", "OK")]
+    page_mails = [m for m in box.messages() if "web-page" in m.subject]
+    # "Any actions associated with the new state are then executed" from the first evaluation on (the
+    # CloudFormation page): the first OK mails too.
+    assert [m.subject.split(":")[0] for m in page_mails] == ["OK", "ALARM", "OK"]
+    page_mails = page_mails[1:]
+    assert "Alarm Rule:\n- ALARM(\"web-5xx\") AND ALARM(arn:aws:cloudwatch:us-east-1:" in page_mails[0].body
+    assert "Monitored Metric:" not in page_mails[0].body
+    # web-latency went to ALARM last (minute 3): the reason names it.
+    assert ":alarm:web-latency transitioned to ALARM at " in page_mails[0].body
+    (stored,) = c["cloudwatch"].describe_alarms(AlarmNames=["web-page"], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert stored["StateValue"] == "OK" and ":alarm:web-5xx transitioned to OK" in stored["StateReason"]
+    assert json.loads(stored["StateReasonData"])["triggeringAlarms"][0]["state"]["value"] == "OK"
+    kinds = [(h.timestamp - T0, h.history_item_type, h.summary) for h in loop.evaluator.history("web-page")]
+    assert kinds == [
+        (0, "StateUpdate", "Alarm updated from INSUFFICIENT_DATA to OK"),
+        (0, "Action", f"Successfully executed action {topic}"),
+        (180, "StateUpdate", "Alarm updated from OK to ALARM"),
+        (180, "Action", f"Successfully executed action {topic}"),
+        (300, "StateUpdate", "Alarm updated from ALARM to OK"),
+        (300, "Action", f"Successfully executed action {topic}"),
+    ]
+    assert loop.evaluator.errors == []
