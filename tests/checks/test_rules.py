@@ -4,7 +4,7 @@ infrastructure/ecs.yml is clean. Plus the step-side rule from AWS's bound table,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,12 +41,29 @@ CASES: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
-def findings_of(aws: Aws, template: Path) -> list[Finding]:
+def _deploy_and_check(aws: Aws, template: Path) -> list[Finding]:
     deployment = deploy(aws, template, {}, stack_name="check-case")
     try:
         return check_deployed(aws, deployment.stack_name)[1]
     finally:
         teardown(aws, deployment)
+
+
+FindingsOf = Callable[[Aws, Path], list[Finding]]
+
+
+@pytest.fixture(scope="module")
+def findings_of() -> FindingsOf:
+    """The findings of a template deployed to the session's cloud (and torn down), once per template in
+    this module: several tests read the same case's findings."""
+    done: dict[Path, list[Finding]] = {}
+
+    def of(aws: Aws, template: Path) -> list[Finding]:
+        if template not in done:
+            done[template] = _deploy_and_check(aws, template)
+        return done[template]
+
+    return of
 
 
 def key_line(template: Path, logical_id: str, key: str) -> int:
@@ -61,7 +78,7 @@ def test_every_case_template_exists() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_finding_from_its_template(aws: Aws, name: str) -> None:
+def test_finding_from_its_template(aws: Aws, findings_of: FindingsOf, name: str) -> None:
     template = DATA / f"{name}.yml"
     found = findings_of(aws, template)
     assert [(f.rule.id, f.severity, f.logical_id) for f in found] == [(r, s, l) for r, s, l, _ in CASES[name]]
@@ -72,18 +89,18 @@ def test_finding_from_its_template(aws: Aws, name: str) -> None:
         assert line_of(lines, f) == key_line(template, logical_id, key)
 
 
-def test_shipped_template_is_clean(aws: Aws) -> None:
+def test_shipped_template_is_clean(aws: Aws, findings_of: FindingsOf) -> None:
     assert findings_of(aws, REPO / "infrastructure" / "ecs.yml") == []
 
 
-def test_broken_scale_in_names_alarm_threshold_and_fix(aws: Aws) -> None:
+def test_broken_scale_in_names_alarm_threshold_and_fix(aws: Aws, findings_of: FindingsOf) -> None:
     (f,) = findings_of(aws, DATA / "scale-in-step-never-matches.yml")
     assert "LessThanThreshold 30" in f.message and "breach threshold 30.0'" in f.message
     assert "[0, null)" in f.message
     assert "MetricIntervalUpperBound: 0" in f.fix
 
 
-def test_flapping_names_the_capacities_and_the_result(aws: Aws) -> None:
+def test_flapping_names_the_capacities_and_the_result(aws: Aws, findings_of: FindingsOf) -> None:
     (f,) = findings_of(aws, DATA / "thresholds-flap.yml")
     # ecs.yml's numbers with scale-in at 50: at 3 tasks -25% removes 1 (rounded to -1); 50 x 3/2 = 75 > 70.
     assert "at 3 tasks" in f.message and "50 x 3/2 = 75.0" in f.message and "threshold 70" in f.message
