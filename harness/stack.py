@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from harness.cloud.clients import Aws
+from harness.cloudwatch.composite import CompositeAlarm, parse_composite
 from harness.errors import CloudError, DeployError
 
 if TYPE_CHECKING:  # harness.elb imports this module: its rule types are imported where they are used
@@ -253,6 +254,10 @@ class StackModel:
     stacks: tuple[str, ...] = ()  # every stack read: the service stack first, then its parents
     # EC2 capacity: the names of every stack's AWS::AutoScaling::AutoScalingGroup (stored, no instances)
     auto_scaling_groups: tuple[str, ...] = ()
+    # Every stack's AWS::CloudWatch::CompositeAlarm, and the names and ARNs of every alarm of the account
+    # (what a composite's AlarmRule may name).
+    composite_alarms: tuple[CompositeAlarm, ...] = ()
+    account_alarms: frozenset[str] = frozenset()
 
     def alarm_by_name(self, name: str) -> Alarm:
         for a in self.alarms:
@@ -370,6 +375,11 @@ def read_stack(aws: Aws, stack_name: str, parent_stacks: Iterable[str] = ()) -> 
             for action in (*a.alarm_actions, *a.ok_actions, *a.insufficient_data_actions):
                 if action.startswith("arn:") and ":sns:" in action and action not in topic_arns:
                     topic_arns.append(action)
+        composites, account_alarms = _read_composites(aws, by_type.get("AWS::CloudWatch::CompositeAlarm", []))
+        for c in composites:
+            for action in (*c.alarm_actions, *c.ok_actions, *c.insufficient_data_actions):
+                if action.startswith("arn:") and ":sns:" in action and action not in topic_arns:
+                    topic_arns.append(action)
         topics = tuple(_read_topics(aws, topic_arns))
     except ClientError as exc:
         raise CloudError(f"reading stack {stack_name} back from {aws.endpoint} failed: {exc}") from exc
@@ -387,6 +397,8 @@ def read_stack(aws: Aws, stack_name: str, parent_stacks: Iterable[str] = ()) -> 
         logical_ids=logical_ids,
         stacks=tuple(stacks),
         auto_scaling_groups=tuple(by_type.get("AWS::AutoScaling::AutoScalingGroup", [])),
+        composite_alarms=composites,
+        account_alarms=account_alarms,
     )
 
 
@@ -568,6 +580,20 @@ def _read_rules(elbv2: Any, listener_arn: str) -> Iterator[Rule]:
         if not page.get("NextMarker"):
             return
         kwargs["Marker"] = page["NextMarker"]
+
+
+def _read_composites(aws: Aws, names: list[str]) -> tuple[tuple[CompositeAlarm, ...], frozenset[str]]:
+    """The stacks' composite alarms (DescribeAlarms CompositeAlarms) and, when there are any, the names and
+    ARNs of every alarm of the account."""
+    if not names:
+        return (), frozenset()
+    cw = aws.client("cloudwatch")
+    wanted, found, known = set(names), list[CompositeAlarm](), set[str]()
+    for page in cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        for item in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])):
+            known.update((str(item["AlarmName"]), str(item.get("AlarmArn", ""))))
+        found += [parse_composite(i) for i in page.get("CompositeAlarms", []) if i["AlarmName"] in wanted]
+    return tuple(found), frozenset(known - {""})
 
 
 def _read_alarms(aws: Aws, names: list[str], must_exist: bool = True) -> Iterator[Alarm]:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from harness import autoscaling
 from harness.checks.findings import ERROR, WARNING, Finding, Rule
+from harness.cloudwatch.composite import children
 from harness.cloudwatch.reason import java_double
 from harness.stack import Alarm, ScalableTarget, ScalingPolicy, StackModel, StepAdjustment
 
@@ -24,6 +25,7 @@ ALB_METRICS_DOC = "https://docs.aws.amazon.com/elasticloadbalancing/latest/appli
 TARGET_API = "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html"
 PREDEFINED_API = "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html"
 ACTIONS_API = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"
+COMPOSITE_API = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"
 
 STEP_NEVER_MATCHES = Rule(
     "step-never-matches", "Step policy can never match its alarm's side",
@@ -68,6 +70,11 @@ TARGET_TRACKING_SOURCE = Rule(
     "ALBRequestCountPerTarget needs a ResourceLabel app/<lb>/<id>/targetgroup/<tg>/<id> naming a target group "
     "the scaled service is registered in, behind that load balancer; the ECSService* metrics need the target "
     "to be an ECS service.", PREDEFINED_API)
+COMPOSITE_UNKNOWN_CHILD = Rule(
+    "composite-alarm-unknown-child", "Composite alarm rule names an alarm that does not exist",
+    "A composite alarm's AlarmRule reads the states of other alarms, named by AlarmName or ARN "
+    "(ALARM(x), OK(x), INSUFFICIENT_DATA(x)); CloudWatch refuses a rule naming an alarm that is not there, and "
+    "a composite cannot watch an alarm that does not exist.", COMPOSITE_API)
 
 # Metrics ELB publishes only when non-zero (the ALB metrics page: "reported if there are requests... only
 # when the value is non-zero" for the count metrics below).
@@ -405,6 +412,19 @@ def target_tracking_source(model: StackModel, ids: _Ids, known: frozenset[str]) 
                           fix, ("Properties", "TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification"))
 
 
+def composite_unknown_child(model: StackModel, ids: _Ids, known: frozenset[str]) -> Iterator[Finding]:
+    for c in model.composite_alarms:
+        missing = [name for name in children(c.rule) if name not in model.account_alarms]
+        if missing:
+            yield Finding(COMPOSITE_UNKNOWN_CHILD, ERROR, ids.of(c.name), c.name,
+                          f"the AlarmRule of {c.name} ({c.alarm_rule}) names {', '.join(missing)}, which "
+                          f"{'is' if len(missing) == 1 else 'are'} no alarm of the account: CloudWatch refuses the "
+                          "rule, and the composite could never see that state.",
+                          "name the alarm as it is deployed: !Ref its AWS::CloudWatch::Alarm (its name) or "
+                          "!GetAtt <Alarm>.Arn, and add DependsOn if it is named by a literal",
+                          ("Properties", "AlarmRule"))
+
+
 CheckFn = Callable[[StackModel, _Ids, frozenset[str]], Iterator[Finding]]
 RULES: tuple[tuple[Rule, CheckFn], ...] = (
     (STEP_NEVER_MATCHES, step_never_matches),
@@ -416,6 +436,7 @@ RULES: tuple[tuple[Rule, CheckFn], ...] = (
     (CAPACITY, capacity_out_of_range),
     (SPARSE, sparse_metric),
     (TARGET_TRACKING_SOURCE, target_tracking_source),
+    (COMPOSITE_UNKNOWN_CHILD, composite_unknown_child),
 )
 
 
