@@ -123,10 +123,11 @@ class CompositeAlarm(_Alarm, CloudFormationModel):
             rule=rule,
         )
         # DescribeAlarms serializes these attributes by their API names (AlarmRule, ActionsSuppressor...).
-        alarm.alarm_rule = rule
-        alarm.actions_suppressor = props.get("ActionsSuppressor")
-        alarm.actions_suppressor_wait_period = _int(props.get("ActionsSuppressorWaitPeriod"))
-        alarm.actions_suppressor_extension_period = _int(props.get("ActionsSuppressorExtensionPeriod"))
+        extra: Any = alarm
+        extra.alarm_rule = rule
+        extra.actions_suppressor = props.get("ActionsSuppressor")
+        extra.actions_suppressor_wait_period = _int(props.get("ActionsSuppressorWaitPeriod"))
+        extra.actions_suppressor_extension_period = _int(props.get("ActionsSuppressorExtensionPeriod"))
         if existing is not None and getattr(existing, "rule", None) is not None:
             # "When you update an existing alarm, its state is left unchanged" (the page above).
             alarm.state_value, alarm.state_reason = existing.state_value, existing.state_reason

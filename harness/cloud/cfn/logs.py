@@ -32,7 +32,8 @@ def transformations(props: dict[str, Any]) -> list[dict[str, Any]]:
 
 class MetricFilter(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-metricfilter.html
-    A real metric filter (DescribeMetricFilters lists it). Ref = the filter's name; no Fn::GetAtt."""
+    A real metric filter (DescribeMetricFilters lists it). Ref = the filter's name; no Fn::GetAtt. (The page's
+    Return values section was not found in the stored documentation.)"""
 
     TYPE = "AWS::Logs::MetricFilter"
     KIND = "real"
@@ -55,7 +56,8 @@ class MetricFilter(_Stored, CloudFormationModel):
 class SubscriptionFilter(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-subscriptionfilter.html
     Kept by the harness: moto's PutSubscriptionFilter demands that the destination (Kinesis, Firehose, a Lambda
-    it would invoke) exists, and the harness ships logs to no destination. Ref = the filter's name; no Fn::GetAtt."""
+    it would invoke) exists, and the harness ships logs to no destination. Ref = the filter's name (checked: "Ref
+    returns the resource name"); no Fn::GetAtt."""
 
     TYPE = "AWS::Logs::SubscriptionFilter"
     NAME_PROPERTY = "FilterName"

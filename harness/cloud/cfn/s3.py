@@ -15,7 +15,8 @@ from harness.cloud.cfn.base import _Stored
 class BucketPolicy(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucketpolicy.html
     Puts the real bucket policy (GetBucketPolicy shows it); deleting the resource deletes the policy.
-    Ref = the bucket's name (the type's primary identifier is `Bucket`); no Fn::GetAtt."""
+    Ref = the bucket's name (the type's primary identifier is `Bucket`); no Fn::GetAtt. (The page's Return values
+    section was not found in the stored documentation: the older page has none.)"""
 
     TYPE = "AWS::S3::BucketPolicy"
     KIND = "real"

@@ -40,7 +40,8 @@ def _generated(backend: Any, spec: dict[str, Any]) -> str:
 
 class Secret(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html
-    A real moto secret (GetSecretValue reads it). Return values: Ref = the secret's ARN; GetAtt Id = the ARN.
+    A real moto secret (GetSecretValue reads it). Return values: Ref = the secret's ARN (checked on the page's
+    Return values section); GetAtt Id = the ARN (the current page's attribute; not found in the stored page text)
     Deleting the stack deletes the secret without a recovery window, so a new stack may take its name again."""
 
     TYPE = "AWS::SecretsManager::Secret"

@@ -17,7 +17,8 @@ def _backend(account_id: str, region_name: str) -> Any:
 
 
 class _Namespace(_Stored):
-    """A real moto namespace (ListNamespaces / GetNamespace show it). Ref = the namespace id;
+    """A real moto namespace (ListNamespaces / GetNamespace show it). Ref = the namespace id (checked on each
+    type's Return values section: "Ref returns the value of Id for the namespace, such as ns-e4anhexample0004");
     Fn::GetAtt Id, Arn (and HostedZoneId for the DNS ones)."""
 
     KIND = "real"
@@ -80,7 +81,8 @@ class HttpNamespace(_Namespace, CloudFormationModel):
 
 class Service(_Stored, CloudFormationModel):
     """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-servicediscovery-service.html
-    A real moto Cloud Map service (GetService / ListServices show it). Return values: Ref = the service id;
+    A real moto Cloud Map service (GetService / ListServices show it). Return values: Ref = the service id
+    (checked: "the value of Id for the service, such as srv-e4anhexample0004");
     GetAtt Arn, Id, Name. Its namespace is `NamespaceId`, else DnsConfig's (the older form)."""
 
     TYPE = "AWS::ServiceDiscovery::Service"
