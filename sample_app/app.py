@@ -122,8 +122,9 @@ class Handler(BaseHTTPRequestHandler):
 IDLE_POLL = 5.0
 
 
-class _Stop(Exception):
-    """SIGTERM or SIGINT: stop serving."""
+class _Stop(BaseException):
+    """SIGTERM or SIGINT: stop serving. Not an Exception: socketserver's `except Exception` around a
+    request's hand-off to its thread would swallow it."""
 
 
 class Server(ThreadingHTTPServer):
@@ -147,11 +148,11 @@ def main() -> int:
             stopping = True
             raise _Stop()
 
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    sys.stdout.write(f"sample_app listening on {host}:{server.server_address[1]}\n")
-    sys.stdout.flush()
     try:
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+        sys.stdout.write(f"sample_app listening on {host}:{server.server_address[1]}\n")
+        sys.stdout.flush()
         server.serve_forever(poll_interval=IDLE_POLL)
     except _Stop:
         pass
