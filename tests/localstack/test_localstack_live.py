@@ -143,3 +143,23 @@ class TestWithExtension:
         assert ext_aws.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
         services = ext_aws.client("ecs").describe_services(cluster=stack.service().cluster, services=[stack.service().name])
         assert all(s["status"] != "ACTIVE" for s in services.get("services", []))
+
+
+def test_shared_load_balancer_listener_rule(ext_aws: Aws) -> None:
+    # A service behind a ListenerRule on its cluster stack's load balancer (tests/data/shared-alb):
+    # the extension's ListenerRule provider makes a real rule, read back by priority and condition.
+    import uuid
+
+    from tests.shared_alb import shared_alb_stacks
+
+    vpc = deploy(ext_aws, REPO / "infrastructure" / "vpc.yml", {}, stack_name=f"sa-vpc-{uuid.uuid4().hex[:6]}")
+    try:
+        with shared_alb_stacks(ext_aws, vpc_stack=vpc.stack_name) as (_, model):
+            (lb,) = model.load_balancers
+            (listener,) = lb.listeners
+            rules = ext_aws.client("elbv2").describe_rules(ListenerArn=listener.arn)["Rules"]
+            (rule,) = [r for r in rules if not r["IsDefault"]]
+            assert rule["Conditions"][0]["Field"] == "path-pattern"
+            assert [a["TargetGroupArn"] for a in rule["Actions"]] == list(model.services[0].target_group_arns)
+    finally:
+        teardown(ext_aws, vpc)
