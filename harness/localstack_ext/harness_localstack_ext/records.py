@@ -29,6 +29,7 @@ it ships.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import io
@@ -140,6 +141,8 @@ def patch_cloudwatch(alarm_history: ModuleType) -> None:
                 return
             item = alarm_history.state_update_item(alarm_name, old, (state_value, state_reason, state_reason_data),
                                                    now())
+            if fields.get("AlarmRule") is not None:  # a composite alarm (the harness evaluates those too)
+                item = dataclasses.replace(item, alarm_type="CompositeAlarm")
             fields.update(StateValue=state_value, StateReason=state_reason, StateUpdatedTimestamp=item.timestamp,
                           StateTransitionedTimestamp=item.timestamp)
             if state_reason_data:
