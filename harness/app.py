@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 SCHEDULER_TICK = 5.0  # how often the scheduler reads the desired count and reconciles
 SAMPLE_INTERVAL = 10.0  # how often the metrics agent samples (ECS publishes from several samples a minute)
 LOG_INTERVAL = 5.0  # how often task output is shipped to CloudWatch Logs (as Docker's awslogs driver does)
-LOAD_POLL = 2.0  # how often a child process the run depends on (Locust) is checked
+LOAD_POLL = 2.0  # how often a child process the run depends on (Locust), and the SMTP sink's thread, is checked
+SINK_LOOP = "mail sink (SMTP)"  # the name the SMTP sink's thread is supervised under
 # An alarm evaluation finishing this long after its minute is put on the timeline as falling behind.
 EVALUATION_LAG_WARN = 10.0
 
@@ -178,7 +179,12 @@ class Harness:
             report.raise_if_missing()
 
         self.mailbox = Mailbox(opts.home / "mailbox")
-        self.sink = SmtpSink(self.mailbox, relay=opts.mail_relay)
+        loop = asyncio.get_running_loop()
+
+        def sink_failed(exc: BaseException) -> None:  # from the sink's thread: to the supervisor at once
+            loop.call_soon_threadsafe(self.supervisor.fail, SINK_LOOP, exc)
+
+        self.sink = SmtpSink(self.mailbox, relay=opts.mail_relay, on_failure=sink_failed)
         self.sink.start()
         stack.callback(self.sink.stop)
 
@@ -339,10 +345,21 @@ class Harness:
         self.scaler = ScalingExecutor(self.aws.client("application-autoscaling"), self.aws.client("ecs"),
                                       self.clock, self.timeline)
         self.evaluator = AlarmEvaluator(cw, self.clock, sns=self.sns, scaling=self.scaler, timeline=self.timeline)
+        self.supervise(self._watch_sink(), SINK_LOOP)
         self.supervise(self._confirm_subscriptions(), "mail (sns confirmations)")
         self.supervise(self.agent.run(), "metrics agent")
         self.supervise(self._evaluate_alarms(), "alarm evaluator")
         self.supervise(self._observe(seen_mail), "observer")
+
+    async def _watch_sink(self) -> None:
+        """The SMTP sink runs in a thread of its own (harness.mailbox): raise its failure (a message it
+        could not store, an error while serving, its loop gone) here, so that it stops the run, named."""
+        assert self.sink is not None
+        while True:
+            await self.clock.sleep(LOAD_POLL)
+            failure = self.sink.failure()
+            if failure is not None:
+                raise failure
 
     async def _confirm_subscriptions(self) -> None:
         assert self.sns and self.model

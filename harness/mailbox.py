@@ -15,6 +15,12 @@ Relay: with `relay=(host, port)` (a loopback SMTP server such as the compose fil
 hands each stored message on, with the same envelope, from a worker thread of its own: the sender has its `250`
 as soon as the Maildir has the message, so a slow or silent relay never delays an alarm's email. A relay that is
 down or refuses costs a warning naming it; the Maildir keeps the message either way.
+
+Supervision: a sink that cannot store a message (the Maildir not writable, a full disk), that raised
+while serving a session, or whose thread's event loop ended while it should serve, has failed:
+`failure()` returns that error (the first one) and `on_failure` is called with it at once (before the
+SMTP client gets its 451/500, so the sink, not its client, is named); the harness's loop "mail sink
+(SMTP)" raises it, which stops the run with the sink named (harness.supervise).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import queue
 import smtplib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
@@ -239,9 +246,16 @@ def _body_text(msg: EmailMessage) -> str:
 class _MaildirHandler:
     """aiosmtpd handler: each accepted DATA becomes one Maildir file, as a local delivery agent would write it."""
 
-    def __init__(self, box: Mailbox, relay: _Relay | None = None) -> None:
+    def __init__(self, box: Mailbox, relay: _Relay | None = None,
+                 failed: Callable[[BaseException], None] | None = None) -> None:
         self._box = box
         self._relay = relay
+        self._failed = failed or (lambda exc: None)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for an exception while serving a session: the sink has failed."""
+        self._failed(error)
+        return f"500 Error: ({type(error).__name__}) {error}"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -255,6 +269,8 @@ class _MaildirHandler:
         try:
             self._box.add(trace + content)
         except OSError as exc:
+            self._failed(CloudError(f"cannot store a message for {', '.join(envelope.rcpt_tos)} in the mailbox "
+                                    f"{self._box.folder}: {exc}"))
             return f"451 Requested action aborted: cannot write to the mailbox {self._box.folder}: {exc}"
         if self._relay is not None:  # the relay gets the message as it came, without our trace headers
             self._relay.put(envelope.mail_from or "", list(envelope.rcpt_tos), content)
@@ -277,6 +293,10 @@ class _BoundController(Controller):
     def _create_server(self) -> Any:
         return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
+    def close_socket(self) -> None:
+        """The listening socket, when the loop that served it is gone."""
+        self._sock.close()
+
 
 class SmtpSink:
     """An SMTP server on a loopback address that stores every message in `mailbox`.
@@ -286,7 +306,8 @@ class SmtpSink:
     """
 
     def __init__(self, mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0,
-                 relay: tuple[str, int] | None = None) -> None:
+                 relay: tuple[str, int] | None = None,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
         if not is_loopback(host):
             raise ConfigError(f"The SMTP sink must listen on a loopback address such as 127.0.0.1, not {host!r}.")
         if relay is not None and not is_loopback(relay[0]):
@@ -298,6 +319,10 @@ class SmtpSink:
         self._port: int | None = None
         self._controller: _BoundController | None = None
         self._relay: _Relay | None = None
+        self._failure: BaseException | None = None
+        self._failure_lock = threading.Lock()
+        # Called once, from the sink's thread, with its first failure (before the client gets its 451/500).
+        self._on_failure = on_failure
 
     @property
     def port(self) -> int:
@@ -327,7 +352,7 @@ class SmtpSink:
             sock.close()
             raise ConfigError(f"The mail relay {self.relay[0]}:{port} is this sink itself: every message would loop.")
         relay = _Relay(self.relay, self.mailbox.folder) if self.relay is not None else None
-        controller = _BoundController(_MaildirHandler(self.mailbox, relay), sock)
+        controller = _BoundController(_MaildirHandler(self.mailbox, relay, self._record_failure), sock)
         try:
             controller.start()
         except BaseException as exc:
@@ -339,6 +364,26 @@ class SmtpSink:
         self._controller, self._relay = controller, relay
         self._port = int(controller.port)
 
+    def _record_failure(self, exc: BaseException) -> None:
+        """From the sink's thread: the first error that means it no longer does its job."""
+        with self._failure_lock:
+            if self._failure is not None:
+                return
+            self._failure = exc
+        log.error("the SMTP sink on %s:%s failed: %s", self.host, self._port, exc)
+        if self._on_failure is not None:
+            self._on_failure(exc)
+
+    def failure(self) -> BaseException | None:
+        """Why the sink no longer serves or stores mail (the first error), else None. Cheap: the harness
+        polls it (harness.app's loop "mail sink (SMTP)")."""
+        if self._failure is None:
+            controller = self._controller
+            if controller is not None and not controller.loop.is_running():
+                self._record_failure(CloudError(f"its thread's event loop stopped: 127.0.0.1:{self._port} no "
+                                                "longer answers SMTP"))
+        return self._failure
+
     def flush(self, timeout: float = RELAY_DRAIN) -> bool:
         """Wait until the relay (if any) has taken, or failed, every message received so far."""
         return self._relay.flush(timeout) if self._relay is not None else True
@@ -346,8 +391,11 @@ class SmtpSink:
     def stop(self) -> None:
         controller, self._controller = self._controller, None
         if controller is not None:
-            # Stops the loop, closes the listening socket (the server owns it) and joins the thread.
-            controller.stop()
+            if controller.loop.is_closed():  # its thread ended on its own (see failure()): nothing to stop
+                controller.close_socket()
+            else:
+                # Stops the loop, closes the listening socket (the server owns it) and joins the thread.
+                controller.stop()
         relay, self._relay = self._relay, None
         if relay is not None:
             relay.close()

@@ -21,6 +21,25 @@ from tests.test_scenarios import REPO, failed, free_port, marked, run
 MEDIUM = "tests/data/size/medium-3-12x1024.yml"
 
 
+def run_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, float]:
+    """`harness run` (the full story) in this process: exit code, what it printed, wall seconds."""
+    from harness import cli
+
+    t0 = time.monotonic()
+    code = cli.main(["--home", str(tmp_path / "home"), "run", "--cloud-port", str(free_port()),
+                     "--report-dir", str(tmp_path / "report")])
+    wall = time.monotonic() - t0
+    out = capsys.readouterr()
+    return code, out.out + out.err, wall
+
+
+def children() -> set[Any]:
+    """This process's live child processes (the session's own fixtures may already run some)."""
+    import psutil
+
+    return {p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+
+
 @pytest.mark.slow
 def test_full_story_on_a_template_larger_than_the_machine(tmp_path: Path) -> None:
     proc, report = run(tmp_path, "full-story", "--template", MEDIUM)
@@ -59,25 +78,14 @@ def test_a_control_loop_that_raises_stops_the_run_named(tmp_path: Path, monkeypa
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """The failure is injected at the alarm evaluator's evaluate_once (ours): the run stops at the first
     evaluation, the report names the loop, the exit is non-zero, nothing is left running."""
-    from harness import cli
     from harness.cloudwatch.alarms import AlarmEvaluator
 
     async def boom(self: AlarmEvaluator, now: float) -> Any:
         raise RuntimeError("injected: the evaluator's datastore is gone")
 
     monkeypatch.setattr(AlarmEvaluator, "evaluate_once", boom)
-    import psutil
-
-    def children() -> set[psutil.Process]:
-        return {p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
-
     before = children()  # the session's own fixtures (a shared moto server) may already run
-    t0 = time.monotonic()
-    code = cli.main(["--home", str(tmp_path / "home"), "run", "--cloud-port", str(free_port()),
-                     "--report-dir", str(tmp_path / "report")])
-    wall = time.monotonic() - t0
-    out = capsys.readouterr()
-    text = out.out + out.err
+    code, text, wall = run_in_process(tmp_path, capsys)
     assert code == 1, text[-3000:]
     assert "FAILED     control loop 'alarm evaluator': RuntimeError: injected" in text
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -96,3 +104,29 @@ def test_the_harness_stack_marker_sets_the_cpu_scale(harness_stack: Any) -> None
     h = harness_stack.harness
     assert h.cpu_scale == 0.5 and h.cpu is not None and not h.cpu.auto
     assert h.runtime.cpu_scale == 0.5  # each task's quota: its reservation x 0.5
+
+
+@pytest.mark.slow
+def test_a_failing_smtp_sink_stops_the_run_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The SMTP sink (its own thread) cannot store the first message SNS sends it, the subscription
+    confirmation (a full disk, injected at Mailbox.add): the run stops at once, the report names the sink,
+    the exit is non-zero, nothing is left running."""
+    from harness.mailbox import Mailbox
+
+    def full(self: Mailbox, raw: bytes) -> str:
+        raise OSError(28, "injected: No space left on device")
+
+    monkeypatch.setattr(Mailbox, "add", full)
+    before = children()
+    code, text, wall = run_in_process(tmp_path, capsys)
+    assert code == 1, text[-3000:]
+    assert "FAILED     control loop 'mail sink (SMTP)': CloudError: cannot store a message" in text, text[-3000:]
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["passed"] is False
+    assert report["failure"]["loop"] == "mail sink (SMTP)"
+    assert "No space left on device" in report["failure"]["error"] and "mailbox" in report["failure"]["error"]
+    assert [v["name"] for v in report["verdicts"]] == ["control loop 'mail sink (SMTP)' keeps running"]
+    assert any(e["kind"] == "loop-failed" and e["loop"] == "mail sink (SMTP)" for e in report["events"])
+    assert wall < 120, wall  # at once: the story's email phases would wait minutes of budget
+    assert children() - before == set(), "left running"

@@ -207,3 +207,59 @@ def test_nothing_listening_at_the_relay_is_only_reported() -> None:
     from harness.net import free_port
 
     assert relay_answers(("127.0.0.1", free_port())) is not None
+
+
+# -- supervision: a sink that fails says so (harness.app's loop "mail sink (SMTP)" raises it) ---------------
+def test_a_message_the_sink_cannot_store_is_its_failure_naming_the_mailbox(sink: SmtpSink, box: Mailbox,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sink.failure() is None
+
+    def full(raw: bytes) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(box, "add", full)
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        _send(sink, _raw("Disk full"))
+    assert err.value.smtp_code == 451  # the sender is told too
+    failure = sink.failure()
+    assert isinstance(failure, CloudError)
+    assert str(box.folder) in str(failure) and "No space left on device" in str(failure)
+    assert "ops@example.com" in str(failure)
+    monkeypatch.undo()
+    _send(sink, _raw("later"))  # still serving: the first failure stays the sink's failure
+    assert sink.failure() is failure
+
+
+def test_an_error_while_serving_a_session_is_the_sinks_failure(sink: SmtpSink, box: Mailbox,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(raw: bytes) -> str:
+        raise RuntimeError("injected: the handler has a bug")
+
+    monkeypatch.setattr(box, "add", broken)
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        _send(sink, _raw("x"))
+    assert err.value.smtp_code == 500
+    failure = sink.failure()
+    assert isinstance(failure, RuntimeError) and "injected" in str(failure)
+
+
+def test_a_sink_whose_loop_stopped_has_failed_and_a_stopped_sink_has_not(box: Mailbox) -> None:
+    sink = SmtpSink(box)
+    sink.start()
+    assert sink.failure() is None
+    loop = sink._controller.loop  # type: ignore[union-attr]
+    stopped = threading.Event()
+    loop.call_soon_threadsafe(lambda: (loop.stop(), stopped.set()))
+    assert stopped.wait(5)
+    for _ in range(100):  # run_forever returns right after the callback
+        if not loop.is_running():
+            break
+        threading.Event().wait(0.01)
+    failure = sink.failure()
+    assert isinstance(failure, CloudError) and "event loop stopped" in str(failure) and str(sink.port) in str(failure)
+    sink.stop()
+
+    other = SmtpSink(box)
+    other.start()
+    other.stop()
+    assert other.failure() is None  # stopping on purpose is no failure
