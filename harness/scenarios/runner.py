@@ -62,6 +62,11 @@ def grid_wait(now: float) -> float:
     return EVALUATION_INTERVAL - now % EVALUATION_INTERVAL + GRID_SLACK
 
 
+def on_grid(now: float) -> bool:
+    """Whether `now` is just after an evaluation of the alarms (within GRID_SLACK past the grid's slack)."""
+    return 0.0 <= (now - GRID_SLACK) % EVALUATION_INTERVAL < GRID_SLACK
+
+
 def corrected_gain(gain: float, target: float, measured: float, towards: int = 0) -> float:
     """The next gain on the user count: proportional to target / measured, in bounded steps.
 
@@ -448,7 +453,8 @@ class ScenarioRunner:
         health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
         deadline = start + budget(step, self.roles, self._snapshot().desired or 0, health)
         while True:
-            await self.clock.sleep(POLL)
+            # A hold ends at its deadline, not up to a POLL after it (its start and length are on the grid).
+            await self.clock.sleep(POLL if step.until is not None else max(0.0, min(POLL, deadline - self.clock.now())))
             self._follow()
             now = self.clock.now()
             if step.until is not None and self._condition(step, start):
@@ -459,7 +465,10 @@ class ScenarioRunner:
                 break
         # Phases end on CloudWatch's evaluation grid, so every evaluated minute holds one phase's load
         # only, whatever the time scale and however long deploy took: runs at any scale see the same.
-        await self.clock.sleep(grid_wait(self.clock.now()))
+        # A hold that reached its deadline is on the grid already (it started there and lasts whole
+        # minutes): waiting for the next evaluation would add a minute the hold does not need.
+        if not (step.until is None and on_grid(self.clock.now())):
+            await self.clock.sleep(grid_wait(self.clock.now()))
         end = self.clock.now()
         result.spans[step.phase] = (start, end)
         self.h.timeline.emit(end, PhaseChange(name=step.phase, action="end", timed_out=step.phase in result.timed_out))

@@ -53,3 +53,11 @@ def test_phases_end_just_after_an_evaluation_minute(now: float, wait: float) -> 
     from harness.scenarios.runner import grid_wait
 
     assert grid_wait(now) == pytest.approx(wait)
+
+
+@pytest.mark.parametrize("now, expected", [(121.0, True), (121.9, True), (122.0, False), (120.5, False),
+                                           (150.0, False), (61.2, True)])
+def test_a_hold_that_reached_its_deadline_just_after_an_evaluation_is_on_the_grid(now: float, expected: bool) -> None:
+    from harness.scenarios.runner import on_grid
+
+    assert on_grid(now) is expected
