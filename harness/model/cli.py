@@ -1,8 +1,9 @@
 """`harness model` and `harness calibrate`: the command-line side of model mode.
 
 Kept beside the model so `harness/cli.py` only registers the two subcommands (with its own
-`_stack_options`, so `model` takes the template, `--param` and `--parent` exactly as `up` does). Every
-input is checked before the embedded cloud starts, and every bad one ends in one line naming it.
+`_stack_options`, so `model` takes the template, `--param` and `--parent` exactly as `up` does). Each
+command registers only those of `_stack_options` it uses (`_only`): an option accepted and ignored would
+be a lie. Every input is checked before the embedded cloud starts, and every bad one ends in one line naming it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import ConfigError
 from harness.model import rules
@@ -21,12 +22,55 @@ from harness.model.calibrate import calibrate_sample_app, calibrate_user_app, re
 __all__ = ["add_parsers", "cmd_model", "cmd_calibrate", "read_calibration", "main"]
 
 DEFAULT_STARTUP = 10.0
+DEFAULT_REQUESTS = 50
+DEFAULT_CPU_MS = 10.0
+
+# The options of `_stack_options` each command acts on; the rest (--cloud, --cloud-port, --lb-port,
+# --mail-relay, --cpu-scale, and for `model` the live ones) are not registered for it.
+MODEL_STACK_OPTIONS = ("--template", "--param", "--parent", "--stack-name", "--default-cpu")
+CALIBRATE_STACK_OPTIONS = (*MODEL_STACK_OPTIONS, "--time-scale", "--no-cpu-quota", "--runtime",
+                           "--task-command", "--task-dir", "--image", "--locustfile")
+
+
+class _Only:
+    """Stands for a parser (or one of its groups) while `stack_options` registers on it: an option in
+    `keep` is added to the real parser, any other is left out; a group is made only when one of its options
+    is kept."""
+
+    def __init__(self, make: Callable[[], Any], keep: set[str], added: set[str]) -> None:
+        self._make, self._target, self._keep, self._added = make, None, keep, added
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> Any:
+        if flags[0] not in self._keep:
+            return None
+        if self._target is None:
+            self._target = self._make()
+        self._added.add(flags[0])
+        return self._target.add_argument(*flags, **kwargs)
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> _Only:
+        return _Only(lambda: self._parser().add_argument_group(*args, **kwargs), self._keep, self._added)
+
+    def _parser(self) -> Any:
+        if self._target is None:
+            self._target = self._make()
+        return self._target
+
+
+def _only(cmd: argparse.ArgumentParser, stack_options: Callable[[argparse.ArgumentParser], None],
+          keep: tuple[str, ...]) -> None:
+    """Register on `cmd` the options of `stack_options` named in `keep`, and only those."""
+    added: set[str] = set()
+    stack_options(cast(argparse.ArgumentParser, _Only(lambda: cmd, set(keep), added)))
+    missing = sorted(set(keep) - added)
+    if missing:  # a renamed option in harness/cli.py must not silently vanish from a command
+        raise RuntimeError(f"{cmd.prog}: stack options {', '.join(missing)} are not registered by {stack_options}")
 
 
 def add_parsers(sub: Any, stack_options: Callable[[argparse.ArgumentParser], None]) -> None:
     model = sub.add_parser("model", help="run a day (or a week) of traffic through the stack's own alarms and "
                                          "policies on a virtual clock, in seconds (no processes, no cloud in the loop)")
-    stack_options(model)
+    _only(model, stack_options, MODEL_STACK_OPTIONS)
     g = model.add_argument_group("model mode (see the README's \"Model mode\")")
     g.add_argument("--traffic", required=True, metavar="TRACE",
                    help="a CSV of (time, requests per second), e.g. an ALB RequestCount export, or a shape: "
@@ -77,13 +121,16 @@ def add_parsers(sub: Any, stack_options: Callable[[argparse.ArgumentParser], Non
                                            "app, or on your app (--task-command/--image) under your --locustfile, "
                                            "for `harness model --calibration`")
     # The options `run` takes for a user's service (--task-command, --task-dir, --image, --locustfile,
-    # --runtime) and the stack's (the trial task is one task of its task definition), by the same function.
-    stack_options(cal)
+    # --runtime) and the stack's (the trial task is one task of its task definition), by the same function;
+    # only those calibrate uses (no cloud, load balancer or mail in a calibration; the trial task's quota is
+    # its reservation, no --cpu-scale).
+    _only(cal, stack_options, CALIBRATE_STACK_OPTIONS)
     g = cal.add_argument_group("calibration")
     g.add_argument("--out", type=Path, default=Path("calibration.json"), help="file to write (default calibration.json)")
-    g.add_argument("--requests", type=int, default=50, help="sample app: requests to measure (default 50)")
-    g.add_argument("--cpu-ms", type=float, default=10.0, help="sample app: the ?ms= of each /cpu request (default 10, "
-                                                              "as `run`)")
+    g.add_argument("--requests", type=int, default=None,
+                   help=f"sample app: requests to measure (default {DEFAULT_REQUESTS})")
+    g.add_argument("--cpu-ms", type=float, default=None,
+                   help=f"sample app: the ?ms= of each /cpu request (default {DEFAULT_CPU_MS:g}, as `run`)")
 
 
 def _say(line: str) -> None:
@@ -195,7 +242,21 @@ def _parents(pairs: list[str]) -> dict[str, Path]:
 def cmd_calibrate(args: argparse.Namespace, say: Callable[[str], None] = _say) -> int:
     """The sample app's /cpu cost, or the user's app under their locustfile (harness.model.calibrate)."""
     if wants_user_app(args):
+        given = [flag for flag, value in (("--requests", args.requests), ("--cpu-ms", args.cpu_ms)) if value is not None]
+        if given:
+            raise ConfigError(f"harness calibrate {given[0]} is for the sample app; your app's requests are "
+                              "your --locustfile's")
         return calibrate_user_app(args, say)
+    from harness.cli import DEFAULT_TIME_SCALE
+
+    stack = [flag for flag, given in (("--template", args.template is not None), ("--param", bool(args.param)),
+                                      ("--parent", bool(args.parent)), ("--stack-name", args.stack_name != "ecs"),
+                                      ("--time-scale", args.time_scale != DEFAULT_TIME_SCALE)) if given]
+    if stack:
+        raise ConfigError(f"harness calibrate {stack[0]} is for your app (with --task-command or --image and "
+                          "--locustfile); the sample app is calibrated on its own")
+    args.requests = DEFAULT_REQUESTS if args.requests is None else args.requests
+    args.cpu_ms = DEFAULT_CPU_MS if args.cpu_ms is None else args.cpu_ms
     return calibrate_sample_app(args, say)
 
 

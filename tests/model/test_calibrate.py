@@ -113,6 +113,49 @@ def test_bad_calibrate_options_are_one_line_and_start_nothing(tmp_path: Path, ca
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["calibrate", "model"])
+@pytest.mark.parametrize("option", ["--cloud", "--cloud-port", "--lb-port", "--mail-relay", "--cpu-scale"])
+def test_options_a_command_would_ignore_are_not_taken(capsys: pytest.CaptureFixture[str], command: str,
+                                                      option: str) -> None:
+    """`_stack_options` registers for calibrate and model only what they act on (harness/model/cli.py)."""
+    model = ["--traffic", "step:levels=10,minutes=1", "--cost-ms", "1"] if command == "model" else []
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *model, option, "1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"unrecognized arguments: {option} 1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--time-scale", "--runtime", "--no-cpu-quota", "--task-command", "--image",
+                                    "--locustfile", "--task-dir"])
+def test_model_does_not_take_the_live_options(capsys: pytest.CaptureFixture[str], option: str) -> None:
+    argv = ["model", "--traffic", "step:levels=10,minutes=1", "--cost-ms", "1", option]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv if option in ("--no-cpu-quota",) else [*argv, "process"])
+    assert exit_.value.code == 2 and f"unrecognized arguments: {option}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--template", "x.yml"], "--template is for your app"),
+        (["--param", "MaxCapacity=4"], "--param is for your app"),
+        (["--stack-name", "mine"], "--stack-name is for your app"),
+        (["--time-scale", "10"], "--time-scale is for your app"),
+        (["--task-command", "node server.js", "--locustfile", "LF", "--requests", "9"], "--requests is for the sample"),
+        (["--task-command", "node server.js", "--locustfile", "LF", "--cpu-ms", "5"], "--cpu-ms is for the sample"),
+    ],
+)
+def test_an_option_of_the_other_calibration_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       args: list[str], message: str) -> None:
+    out = tmp_path / "cal.json"
+    lf = str(NODE_APP / "locustfile.py")
+    code = main(["--home", str(tmp_path / "home"), "calibrate", *[lf if a == "LF" else a for a in args],
+                 "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2 and message in captured.err and captured.err.count("\n") == 1
+    assert "cloud " not in captured.out and not out.exists()
+
+
 def test_an_out_folder_that_does_not_exist_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lf = NODE_APP / "locustfile.py"
     code = main(["calibrate", "--task-command", "node server.js", "--task-dir", str(NODE_APP), "--locustfile", str(lf),
