@@ -38,15 +38,14 @@ class _Only:
     is kept."""
 
     def __init__(self, make: Callable[[], Any], keep: set[str], added: set[str]) -> None:
-        self._make, self._target, self._keep, self._added = make, None, keep, added
+        self._make, self._keep, self._added = make, keep, added
+        self._target: Any = None
 
     def add_argument(self, *flags: str, **kwargs: Any) -> Any:
         if flags[0] not in self._keep:
             return None
-        if self._target is None:
-            self._target = self._make()
         self._added.add(flags[0])
-        return self._target.add_argument(*flags, **kwargs)
+        return self._parser().add_argument(*flags, **kwargs)
 
     def add_argument_group(self, *args: Any, **kwargs: Any) -> _Only:
         return _Only(lambda: self._parser().add_argument_group(*args, **kwargs), self._keep, self._added)
