@@ -212,6 +212,14 @@ class FakeUsage:
         return Usage(self.cpu[task.task_id], self.mem.get(task.task_id, 0))
 
 
+def two_tasks(mem1: int, mem2: int) -> tuple[list[FakeTask], FakeUsage]:
+    """Tasks t1 and t2 at 0 CPU seconds, using `mem1` and `mem2` bytes."""
+    usage = FakeUsage()
+    usage.cpu = {"t1": 0.0, "t2": 0.0}
+    usage.mem = {"t1": mem1, "t2": mem2}
+    return [FakeTask("t1"), FakeTask("t2")], usage
+
+
 def test_agent_publishes_service_utilization_on_a_manual_clock(cw: Any) -> None:
     """Six samples a minute (every 10 s), read back: exact timestamps, the minute's Average and samples."""
     cluster, service = unique("cluster"), unique("svc")
@@ -220,10 +228,7 @@ def test_agent_publishes_service_utilization_on_a_manual_clock(cw: Any) -> None:
 
     async def main() -> None:
         clock = ManualClock(T0)
-        tasks = [FakeTask("t1"), FakeTask("t2")]
-        usage = FakeUsage()
-        usage.cpu = {"t1": 0.0, "t2": 0.0}
-        usage.mem = {"t1": 64 * MIB, "t2": 32 * MIB}
+        tasks, usage = two_tasks(64 * MIB, 32 * MIB)
         # CPU seconds in the same (template) seconds as the clock: wall = template here.
         agent = MetricsAgent(cw, clock, timeline, sample_interval=10, wall=lambda sec: sec)
         agent.add_service(cluster, service, lambda: list(tasks), usage, 256, 128)

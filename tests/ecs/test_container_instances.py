@@ -24,7 +24,7 @@ from harness.ecs.container_instances import (
     memory_reserved_mib, registered,
 )
 from harness.events import Timeline
-from tests.cloudwatch.test_agent import MIB, T0, FakeTask, FakeUsage, stats, unique
+from tests.cloudwatch.test_agent import MIB, T0, stats, two_tasks, unique
 
 T2_MICRO = InstanceType("t2.micro", 1, 1024)
 T3_MEDIUM = InstanceType("t3.medium", 2, 4096)
@@ -111,10 +111,7 @@ def test_the_agent_publishes_cluster_metrics_from_the_services_in_it(moto_client
 
     async def main() -> None:
         clock = ManualClock(T0)
-        tasks = [FakeTask("t1"), FakeTask("t2")]
-        usage = FakeUsage()
-        usage.cpu = {"t1": 0.0, "t2": 0.0}
-        usage.mem = {"t1": 64 * MIB, "t2": 64 * MIB}
+        tasks, usage = two_tasks(64 * MIB, 64 * MIB)
         agent = MetricsAgent(cw, clock, Timeline(), sample_interval=10, wall=lambda sec: sec)
         # CPU scale 0.5: each task runs with 256 x 0.5 units (its quota), the cluster is 2048 x 0.5 units.
         agent.add_service(cluster, service, lambda: list(tasks), usage, 128, 128)
