@@ -51,6 +51,7 @@ MODELS: dict[str, str] = {
     "AWS::EC2::NetworkAclEntry": "ec2:NetworkAclEntry",
     "AWS::EC2::SubnetNetworkAclAssociation": "ec2:SubnetNetworkAclAssociation",
     "AWS::EC2::SecurityGroupEgress": "ec2:SecurityGroupEgress",
+    "AWS::EC2::SecurityGroup": "ec2_sg:SecurityGroup",
     "AWS::SNS::Subscription": "sns:Subscription",
     "AWS::SNS::TopicPolicy": "sns:TopicPolicy",
     "AWS::SQS::QueuePolicy": "sqs:QueuePolicy",

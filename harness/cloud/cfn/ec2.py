@@ -323,23 +323,10 @@ class SecurityGroupEgress(_Stored, CloudFormationModel):
 
     @classmethod
     def _rule(cls, props: dict[str, Any]) -> dict[str, Any]:
-        ip_ranges: list[dict[str, Any]] = []
-        if props.get("CidrIp"):
-            ip_ranges.append({"CidrIp": props["CidrIp"], "Description": props.get("Description")})
-        if props.get("CidrIpv6"):
-            ip_ranges.append({"CidrIpv6": props["CidrIpv6"], "Description": props.get("Description")})
-        groups = [{"GroupId": props["DestinationSecurityGroupId"]}] if props.get("DestinationSecurityGroupId") else []
-        prefixes = [{"PrefixListId": props["DestinationPrefixListId"]}] if props.get("DestinationPrefixListId") else []
+        from harness.cloud.cfn.ec2_sg import permission
+
         # IpProtocol -1 means all ports; EC2 then takes no FromPort/ToPort.
-        return {
-            "group_name_or_id": str(props["GroupId"]),
-            "ip_protocol": str(props["IpProtocol"]),
-            "from_port": None if props.get("FromPort") is None else str(props["FromPort"]),
-            "to_port": None if props.get("ToPort") is None else str(props["ToPort"]),
-            "ip_ranges": ip_ranges,
-            "source_groups": groups,
-            "prefix_list_ids": prefixes,
-        }
+        return permission(props, str(props["GroupId"]), "SecurityGroupEgress")
 
     @classmethod
     def apply(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> tuple[str, dict[str, Any]]:
