@@ -247,6 +247,10 @@ class Harness:
                 reached = f"WARNING: not served: {err}"
             self.say(f"service    {svc.name}: {svc.desired_count} tasks of {svc.task_definition.family}, "
                      f"network mode {sched.network}, {reached}")
+            if self.options.runtime == "process" and not self.options.task_command:
+                images = ", ".join(sorted({c.image for c in svc.task_definition.containers if c.image}))
+                self.say(f"           {svc.name}: each task runs the sample app, not image {images or '(none)'} "
+                         "(--task-command CMD runs your app; --runtime docker uses a local image)")
             self.say(f"           {svc.name}: CPU reservation: {snap.cpu_source}"
                      + (f", run at {snap.cpu_units * self.cpu_scale:.4g} units (x {self.cpu_scale:g})"
                         if self.cpu_scale != 1 else ""))
