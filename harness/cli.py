@@ -65,11 +65,12 @@ EXAMPLES = {
   harness check                                what the deployed infrastructure/ecs.yml would do wrong
   harness check --template infra/service.yml --format json""",
     "model": """examples:
-  harness model --traffic diurnal:base=50,peak=400,hours=24
-  harness model --traffic alb-requests.csv --expect never_above=max_capacity --sweep MaxCapacity=4,6,8""",
+  harness model --traffic diurnal:base=50,peak=400,hours=24 --cost-ms 11
+  harness model --traffic alb-requests.csv --calibration calibration.json --expect never_above=max_capacity --sweep MaxCapacity=4,6,8""",
     "calibrate": """examples:
-  harness calibrate                            write calibration.json (task CPU per request)
-  harness calibrate --requests 200 --out cal.json""",
+  harness calibrate                            write calibration.json (task CPU per request, sample app)
+  harness calibrate --requests 200 --out cal.json
+  harness calibrate --task-command "node server.js" --task-dir . --locustfile loadtests/locustfile.py""",
     "down": """examples:
   harness down
   harness down --home /tmp/h""",

@@ -42,12 +42,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[EmbeddedCloud]:
     """One EmbeddedCloud on a free loopback port, stopped at the end of the session."""
-    c = EmbeddedCloud(port=free_port())
-    c.start()
-    try:
+    with EmbeddedCloud(port=free_port()) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +55,8 @@ def aws(cloud: EmbeddedCloud) -> Aws:
 @pytest.fixture(scope="session")
 def _scratch_cloud() -> Iterator[EmbeddedCloud]:
     """A second EmbeddedCloud for the session, lent to one module at a time by `own_aws`."""
-    c = EmbeddedCloud(port=free_port())
-    c.start()
-    try:
+    with EmbeddedCloud(port=free_port()) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture(scope="module")

@@ -36,12 +36,8 @@ def localstack_python() -> Path:
 
 
 def _started(with_extension: bool) -> Iterator[LocalStackCloud]:
-    cloud = LocalStackCloud(free_port(), with_extension=with_extension)
-    cloud.start()
-    try:
+    with LocalStackCloud(free_port(), with_extension=with_extension) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 @pytest.fixture(scope="module")
