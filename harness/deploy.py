@@ -310,6 +310,13 @@ def _failed_resource(aws: Aws, name: str) -> tuple[str | None, str]:
     return None, ""
 
 
+# A nested stack is created from its TemplateURL, read from the cloud's own S3, which holds none of the
+# user's nested templates: say what to do instead (the reason stays the cloud's).
+NESTED_STACK = "AWS::CloudFormation::Stack"
+NESTED_STACK_HINT = (" (a nested stack's TemplateURL is read from the embedded cloud's S3, which does not hold it: "
+                     "give the nested service template itself as --template, its inputs as --param KEY=VALUE)")
+
+
 def _create_stack(aws: Aws, name: str, template_path: Path, params: dict[str, str]) -> dict[str, Any]:
     cf = aws.client("cloudformation")
     try:
@@ -329,6 +336,8 @@ def _create_stack(aws: Aws, name: str, template_path: Path, params: dict[str, st
             resource = m.group(1) if m else None
             if m and m.group(3):
                 reason = f"{m.group(2)}: {' '.join(m.group(3).split())}"
+        if reason.startswith(f"{NESTED_STACK}:"):
+            reason += NESTED_STACK_HINT
         culprit = f" at resource {resource}" if resource else ""
         raise DeployError(
             f"stack {name} ({template_path}) failed to deploy{culprit}: {reason or _short(exc)}",
