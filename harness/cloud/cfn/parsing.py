@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.cfn.evaluate import as_str, cidr, get_azs
+from harness.cloud.cfn import failed_stacks
 
 FAILED_RESOURCE_PREFIX = "Resource "
 
@@ -29,6 +30,7 @@ def apply(parsing: Any) -> None:
     _name_failing_resources(parsing)
     _exports_after_resources()
     _yaml_short_forms()
+    failed_stacks.apply()
     parsing._harness_patched = True
 
 
