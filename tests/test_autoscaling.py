@@ -38,6 +38,7 @@ class Policy:
     adjustment_type: str | None = "ChangeInCapacity"
     cooldown: float | None = 300
     min_adjustment_magnitude: int | None = None
+    service_namespace: str = "ecs"
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,34 @@ def test_scale_out_cuts_a_scale_in_cooldown_short() -> None:
     d = out(4, 75.0, T + 30, first.cooldown)
     assert d.new_desired == 6
     assert d.cooldown == Cooldown(scale_out_until=T + 330, scale_out_base=4, scale_in_until=None)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "cooldown", "blocked_until"),
+    [
+        # API_StepScalingPolicyConfiguration "Cooldown": "Application Auto Scaling provides a default value of
+        # 300 for the following scalable targets: ... ECS services ...; for all other scalable targets, the
+        # default value is 0".
+        ("ecs", None, 300.0),
+        ("dynamodb", None, 0.0),
+        ("ecs", 0, 0.0),      # set, even to 0: the template's own value
+        ("ecs", 120, 120.0),
+    ],
+)
+def test_a_policy_without_cooldown_runs_with_aws_default(namespace: str, cooldown: float | None,
+                                                          blocked_until: float) -> None:
+    policy = Policy("scale-in", IN.steps, cooldown=cooldown, service_namespace=namespace)
+    first = decide(policy, Target(), current=5, metric_value=10.0, threshold=30.0, now=T,  # type: ignore[arg-type]
+                   alarm_name="cpu-low")
+    assert first.new_desired == 4
+    if blocked_until:
+        assert first.cooldown == Cooldown(scale_in_until=T + blocked_until)
+        blocked = decide(policy, Target(), current=4, metric_value=10.0, threshold=30.0,  # type: ignore[arg-type]
+                         now=T + blocked_until - 0.001, cooldown_state=first.cooldown, alarm_name="cpu-low")
+        assert blocked.new_desired is None
+    again = decide(policy, Target(), current=4, metric_value=10.0, threshold=30.0,  # type: ignore[arg-type]
+                   now=T + blocked_until, cooldown_state=first.cooldown, alarm_name="cpu-low")
+    assert again.new_desired == 3
 
 
 @pytest.mark.parametrize(

@@ -36,11 +36,26 @@ class StepLike(Protocol):
     def adjustment(self) -> float: ...
 
 
+# A policy that sets no cooldown gets Application Auto Scaling's default: "Application Auto Scaling provides
+# a default value of 300 for the following scalable targets: ... ECS services ...; for all other scalable
+# targets, the default value is 0" (Cooldown in API_StepScalingPolicyConfiguration, ScaleOutCooldown and
+# ScaleInCooldown in API_TargetTrackingScalingPolicyConfiguration). AWS constants, not template numbers.
+# https://docs.aws.amazon.com/autoscaling/application/APIReference/API_StepScalingPolicyConfiguration.html
+DEFAULT_COOLDOWN = {"ecs": 300.0}
+
+
+def cooldown_or_default(cooldown: float | None, service_namespace: str) -> float:
+    """The cooldown a policy runs with: its own, or AWS's default for its scalable target's service."""
+    return float(DEFAULT_COOLDOWN.get(service_namespace, 0.0) if cooldown is None else cooldown)
+
+
 class PolicyLike(Protocol):
     """`harness.stack.ScalingPolicy` (the fields read here)."""
 
     @property
     def name(self) -> str: ...
+    @property
+    def service_namespace(self) -> str: ...
     @property
     def adjustment_type(self) -> str | None: ...
     @property
@@ -283,7 +298,8 @@ def decide(
     - scale-out cooldown: "The scaling policy won't increase the desired capacity again unless either a
       larger scale out is triggered or the cooldown period ends. While the cooldown period is in effect,
       capacity added by the initiating scale-out activity is calculated as part of the desired capacity for
-      the next scale-out activity" (+2 then +3 adds 1). Scale-in waits for it too. The harness's choice: a
+      the next scale-out activity" (+2 then +3 adds 1). Scale-in waits for it too. A policy without a
+      Cooldown runs with AWS's default (`DEFAULT_COOLDOWN`: 300 s for ECS services). The harness's choice: a
       larger scale-out keeps the initiating base and restarts the cooldown;
     - scale-in cooldown: "scale-in activities are blocked until the cooldown period has expired. However, if
       another alarm triggers a scale-out activity during the cooldown period after a scale-in activity,
@@ -304,7 +320,7 @@ def decide(
     if step is None:
         return nothing(f"no step of policy {policy.name} covers a breach of {delta:g} from the threshold")
 
-    cooldown = float(policy.cooldown or 0)
+    cooldown = cooldown_or_default(policy.cooldown, policy.service_namespace)
     raw = adjustment(current, step.adjustment, policy.adjustment_type, policy.min_adjustment_magnitude)
     exact = (policy.adjustment_type or CHANGE_IN_CAPACITY) == EXACT_CAPACITY
     scale_out = raw > 0

@@ -37,6 +37,7 @@ from harness.autoscaling.step import (
     Cooldown,
     Decision,
     TargetLike,
+    cooldown_or_default,
     desired_count_activity,
 )
 
@@ -55,9 +56,6 @@ HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
 LOW_FRACTION = Decimal("0.9")
 TREAT_MISSING_DATA = "missing"
-# "Application Auto Scaling provides a default value of 300 for ... ECS services" (ScaleInCooldown and
-# ScaleOutCooldown, API_TargetTrackingScalingPolicyConfiguration); 0 for other scalable targets (DynamoDB...).
-DEFAULT_COOLDOWN = {"ecs": 300.0}
 
 
 class TargetTrackingError(ValueError):
@@ -127,10 +125,8 @@ def disable_scale_in(config: Mapping[str, Any]) -> bool:
 
 def cooldowns(config: Mapping[str, Any], service_namespace: str = "ecs") -> tuple[float, float]:
     """(ScaleOutCooldown, ScaleInCooldown) in seconds, with AWS's default where the policy sets none."""
-    default = DEFAULT_COOLDOWN.get(service_namespace, 0.0)
-    out = _number(config, "ScaleOutCooldown")
-    in_ = _number(config, "ScaleInCooldown")
-    return (default if out is None else out, default if in_ is None else in_)
+    return (cooldown_or_default(_number(config, "ScaleOutCooldown"), service_namespace),
+            cooldown_or_default(_number(config, "ScaleInCooldown"), service_namespace))
 
 
 def _ecs_dimensions(resource_id: str) -> tuple[tuple[str, str], ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from harness import autoscaling
+from harness.autoscaling.step import cooldown_or_default
 from harness.checks.findings import ERROR, WARNING, Finding, Rule
 from harness.cloudwatch.composite import children
 from harness.cloudwatch.reason import java_double
@@ -333,12 +334,15 @@ def _worst_scale_in(down: ScalingPolicy, low: Alarm, target: ScalableTarget) -> 
 
 def cooldown_shorter(model: StackModel, ids: _Ids, known: frozenset[str]) -> Iterator[Finding]:
     for alarm, policy in _policy_alarms(model):
-        if policy.cooldown is None:  # not set: nothing the template chose to compare
+        if policy.target_tracking is not None:  # its alarms and cooldowns are AWS's own (ScaleIn/OutCooldown)
             continue
+        cooldown = cooldown_or_default(policy.cooldown, policy.service_namespace)
+        has = (f"has a Cooldown of {cooldown:g} s" if policy.cooldown is not None
+               else f"sets no Cooldown, so it runs with AWS's default of {cooldown:g} s for its scalable target")
         needed = alarm.period * alarm.datapoints_to_alarm
-        if policy.cooldown < needed:
+        if cooldown < needed:
             yield Finding(COOLDOWN, WARNING, ids.of(policy.arn), policy.name,
-                          f"{policy.name} has a Cooldown of {policy.cooldown:g} s, but {alarm.name} needs "
+                          f"{policy.name} {has}, but {alarm.name} needs "
                           f"{alarm.period} s x {alarm.datapoints_to_alarm} datapoint(s) = {needed} s of new data to see "
                           "what a scaling activity did: the policy can act again on datapoints from before it.",
                           f"set Cooldown to at least {needed} (Period x DatapointsToAlarm)",

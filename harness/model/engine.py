@@ -23,6 +23,7 @@ from harness import autoscaling
 from harness.autoscaling import NO_COOLDOWN, Cooldown
 from harness.autoscaling import target_tracking as tt
 from harness.autoscaling.executor import metric_value_for
+from harness.autoscaling.step import cooldown_or_default
 from harness.cloudwatch import evaluate as ev
 # `_newest`: the breach value a policy sees, exactly as the live evaluator picks it.
 from harness.cloudwatch.alarms import PeriodStats, _newest
@@ -104,12 +105,11 @@ def _tracking(policy: ScalingPolicy) -> _Tracking:
     conf = policy.target_tracking
     assert conf is not None
     # AWS's default cooldowns where the policy sets none (API_TargetTrackingScalingPolicyConfiguration).
-    default = tt.DEFAULT_COOLDOWN.get(policy.service_namespace, 0.0)
     return _Tracking(
         name=policy.name,
         target_value=float(conf.target_value),
-        scale_out_cooldown=default if conf.scale_out_cooldown is None else float(conf.scale_out_cooldown),
-        scale_in_cooldown=default if conf.scale_in_cooldown is None else float(conf.scale_in_cooldown),
+        scale_out_cooldown=cooldown_or_default(conf.scale_out_cooldown, policy.service_namespace),
+        scale_in_cooldown=cooldown_or_default(conf.scale_in_cooldown, policy.service_namespace),
         disable_scale_in=bool(conf.disable_scale_in),
     )
 

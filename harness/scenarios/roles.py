@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.autoscaling import target_tracking as tt
+from harness.autoscaling.step import cooldown_or_default
 from harness.errors import ConfigError
 from harness.stack import Alarm, ScalableTarget, ScalingPolicy, Service, StackModel
 
@@ -56,10 +57,9 @@ class Roles:
             # Target tracking: ScaleOutCooldown for the high alarm's role, ScaleInCooldown for the low one's,
             # AWS's default where the policy sets none (API_TargetTrackingScalingPolicyConfiguration).
             tc = policy.target_tracking
-            default = tt.DEFAULT_COOLDOWN.get(policy.service_namespace, 0.0)
             value = tc.scale_out_cooldown if role == "scale_out" else tc.scale_in_cooldown
-            return float(default if value is None else value)
-        return float(policy.cooldown or 0.0)
+            return cooldown_or_default(value, policy.service_namespace)
+        return cooldown_or_default(policy.cooldown, policy.service_namespace)
 
 
 def _policies(model: StackModel, alarm: Alarm) -> list[ScalingPolicy]:

@@ -32,6 +32,7 @@ CASES: dict[str, list[tuple[str, str, str, str]]] = {
     "thresholds-flap": [("scaling-flaps", WARNING, "CPUUtilizationLowAlarm", "Threshold")],
     "thresholds-overlap": [("scaling-flaps", ERROR, "CPUUtilizationLowAlarm", "Threshold")],
     "cooldown-short": [("cooldown-shorter-than-alarm", WARNING, "ScaleUpPolicy", "Cooldown")],
+    "cooldown-default-short": [("cooldown-shorter-than-alarm", WARNING, "ScaleUpPolicy", "StepScalingPolicyConfiguration")],
     "desired-out-of-range": [("capacity-out-of-range", WARNING, "Service", "DesiredCount")],
     "min-above-max": [("capacity-out-of-range", ERROR, "ScalableTarget", "MinCapacity")],
     "sparse-metric-missing-data": [("sparse-metric-missing-data", ERROR, "LoadBalancerTargetGroup5XXAlarm", "Properties")],
