@@ -45,6 +45,21 @@ def run(scenario: str, scale: float, extra: list[str]) -> tuple[float, dict[str,
 
 
 def sequence(report: dict[str, Any]) -> list[str]:
+    """The sequence's lines (see `timed_sequence`), without their times."""
+    return [line for _, line in timed_sequence(report)]
+
+
+def by_source(seq: list[str]) -> dict[str, list[str]]:
+    """Each alarm role's own transitions, and the scaling activities, each in its order: what every alarm
+    and the scaler decided, apart from how independent alarms interleave in template time (a task's
+    start-up takes wall time, so more template seconds at a higher time scale)."""
+    out: dict[str, list[str]] = {}
+    for line in seq:
+        out.setdefault(line.split(" -> ")[0] if line.startswith("alarm ") else "scaling", []).append(line)
+    return out
+
+
+def timed_sequence(report: dict[str, Any]) -> list[tuple[float, str]]:
     """What happened, in order, without times: alarm transitions (by role) and scaling activities, from
     the first load phase on (the idle minutes before it depend on how long deploy takes in template
     time, which the time scale changes)."""
@@ -58,9 +73,9 @@ def sequence(report: dict[str, Any]) -> list[str]:
         if e["kind"] == "alarm":
             # The state entered, not the one left: the state before the first load phase depends on how
             # many idle minutes deploy took, which the time scale changes.
-            out.append(f"alarm {roles.get(e['name'], e['name'])} -> {e['new']}")
+            out.append((e["time"] - since, f"alarm {roles.get(e['name'], e['name'])} -> {e['new']}"))
         elif e["kind"] == "scaling":
-            out.append(f"scaling {e['description']}")
+            out.append((e["time"] - since, f"scaling {e['description']}"))
     return out
 
 
@@ -80,11 +95,12 @@ def main() -> None:
               f"{report['template_seconds']:6.0f} s of template time ({ratio:5.1f}x faster than real time)"
               + (f"; failed: {failed}" if failed else ""))
     print()
-    seqs = [sequence(r[2]) for r in results]
-    for (scale, *_), seq in zip(results, seqs):
-        print(f"sequence at {scale:g}x ({len(seq)} events):")
-        for line in seq:
-            print(f"    {line}")
+    timed = [timed_sequence(r[2]) for r in results]
+    seqs = [[line for _, line in t] for t in timed]
+    for (scale, *_), seq in zip(results, timed):
+        print(f"sequence at {scale:g}x ({len(seq)} events; template seconds since the first load phase):")
+        for at, line in seq:
+            print(f"    +{at:5.0f}  {line}")
     same = all(s == seqs[0] for s in seqs)
     print(f"\nsequences {'MATCH' if same else 'DIFFER'} across time scales {', '.join(f'{s:g}x' for s in args.scales)}")
     if not same:
@@ -94,6 +110,12 @@ def main() -> None:
                 break
         else:
             print("one sequence is a prefix of the other: lengths " + ", ".join(str(len(s)) for s in seqs))
+    sources = [by_source(s) for s in seqs]
+    same_each = all(x == sources[0] for x in sources)
+    print(f"each alarm's transitions and the scaling activities, each in its own order: "
+          f"{'MATCH' if same_each else 'DIFFER'}"
+          + ("" if same_each else ": " + ", ".join(k for k in sorted(set().union(*sources))
+                                                  if len({tuple(x.get(k, [])) for x in sources}) > 1)))
 
 
 if __name__ == "__main__":
