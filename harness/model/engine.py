@@ -31,7 +31,7 @@ from harness.cloudwatch.reason import java_double
 from harness.ecs.runtime import DEFAULT_CPU_UNITS, cpu_reservation, memory_limit
 from harness.ecs.scheduler import StartTask, StopCause, StopTask, TaskState, TaskView, plan
 from harness.errors import ConfigError
-from harness.events import Event, Timeline
+from harness.events import KINDS, Event, Timeline
 from harness.model import rules
 from harness.model.traffic import MINUTE, Trace
 from harness.sns import alarm_body, alarm_subject
@@ -296,7 +296,8 @@ class Model:
         heapq.heappush(self._heap, (when, prio, next(self._seq), kind, task_id))
 
     def _emit(self, kind: str, **data: Any) -> None:
-        self.timeline.emit(self.now, kind, **data)
+        """Emit the kind's typed event: fields that do not fit its dataclass are the model's bug (TypeError)."""
+        self.timeline.emit(self.now, KINDS[kind](**data))
 
     # -- tasks
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.cloudwatch.evaluate import breaches
 from harness.errors import ConfigError
-from harness.events import Event
+from harness.events import AlarmAction, AlarmTransition, Event, MailSent, ScalingActivity
 from harness.model import rules
 from harness.model.engine import CPU, ModelResult, decisions
 from harness.report import offset
@@ -73,10 +73,10 @@ def summary(result: ModelResult) -> dict[str, Any]:
         "task_minutes": round(billed / 60.0, 3),
         "cost": round(rules.cost(billed, result.cpu_units, result.memory_mib, result.config.vcpu_hour_price,
                                  result.config.gb_hour_price), 4),
-        "alarm_transitions": sum(1 for e in events if e.kind == "alarm"),
-        "emails": sum(1 for e in events if e.kind == "mail"),
-        "scaling_activities": sum(1 for e in events if e.kind == "scaling"),
-        "failed_actions": sum(1 for e in events if e.kind == "action" and e.data.get("ok") is False),
+        "alarm_transitions": sum(1 for e in events if isinstance(e.typed, AlarmTransition)),
+        "emails": sum(1 for e in events if isinstance(e.typed, MailSent)),
+        "scaling_activities": sum(1 for e in events if isinstance(e.typed, ScalingActivity)),
+        "failed_actions": sum(1 for e in events if isinstance(e.typed, AlarmAction) and not e.typed.ok),
     }
 
 
@@ -202,8 +202,8 @@ def build_report(result: ModelResult, verdicts: Sequence[Mapping[str, Any]], wal
                "comparison_operator": a.comparison_operator, "role": roles.role_of(a.name) if roles else None}
               for a in stack.alarms]
     events = [{"time": e.time, "kind": e.kind, **e.data} for e in result.events]
-    emails = [{"time": e.time, "to": e.data.get("to", []), "subject": e.data.get("subject", ""),
-               "body": e.data.get("body", "")} for e in result.events if e.kind == "mail"]
+    emails = [{"time": e.time, "to": e.typed.to, "subject": e.typed.subject, "body": e.typed.body}
+              for e in result.events if isinstance(e.typed, MailSent)]
     span = result.t1 - result.t0
     report: dict[str, Any] = {
         "mode": "model",
@@ -271,12 +271,13 @@ def timeline_lines(events: Sequence[Event], t0: float) -> list[str]:
     """Alarm transitions, scaling activities, emails and failed actions, one line each."""
     out = []
     for e in events:
-        if e.kind == "alarm":
-            out.append(f"{offset(e.time - t0)}  alarm   {e.data['name']} {e.data['old']} -> {e.data['new']}")
-        elif e.kind == "scaling":
-            out.append(f"{offset(e.time - t0)}  scale   {e.data['description']} ({e.data['cause']})")
-        elif e.kind == "mail":
-            out.append(f"{offset(e.time - t0)}  mail    {e.data['subject']} -> {', '.join(e.data['to'])}")
-        elif e.kind == "action":
-            out.append(f"{offset(e.time - t0)}  action  {e.data['alarm']}: {e.data['summary']}")
+        t, at = e.typed, offset(e.time - t0)
+        if isinstance(t, AlarmTransition):
+            out.append(f"{at}  alarm   {t.name} {t.old} -> {t.new}")
+        elif isinstance(t, ScalingActivity):
+            out.append(f"{at}  scale   {t.description} ({t.cause})")
+        elif isinstance(t, MailSent):
+            out.append(f"{at}  mail    {t.subject} -> {', '.join(t.to)}")
+        elif isinstance(t, AlarmAction):
+            out.append(f"{at}  action  {t.alarm}: {t.summary}")
     return out
