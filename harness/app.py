@@ -85,6 +85,8 @@ class Options:
     locustfile: Path | None = None  # the user's own Locust traffic (paced by the harness), else the sample load
     # Parent stacks: template parameter -> parent template (--parent PARAM=TEMPLATE); harness.deploy wires them.
     parents: dict[str, Path] = field(default_factory=dict)
+    # Templates deployed after the service stack, in order (--companion TEMPLATE; e.g. its scaling stack).
+    companions: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -189,12 +191,14 @@ class Harness:
         stack.callback(self.sink.stop)
 
         self.deployment = await asyncio.to_thread(deploy, self.aws, opts.template, opts.params,
-                                                  stack_name=opts.stack_name, parents=opts.parents, say=self.say)
-        stacks = ', '.join([*self.deployment.parent_stacks, self.deployment.stack_name])
+                                                  stack_name=opts.stack_name, parents=opts.parents, say=self.say,
+                                                  companions=opts.companions)
+        stacks = ', '.join([*self.deployment.parent_stacks, self.deployment.stack_name,
+                            *self.deployment.companion_stacks])
         self.say(f"deployed   {stacks} from {opts.template}")
         # Every stack of the deployment: a shared load balancer, an alert topic may be in a parent.
         self.model = await asyncio.to_thread(read_stack, self.aws, self.deployment.stack_name,
-                                             self.deployment.parent_stacks)
+                                             self.deployment.other_stacks)
         if opts.task_command or opts.image or opts.locustfile:
             # The user's app, once, before the CPU scale is chosen: it must listen on its PORT, and the
             # user's mix is measured on it (the CPU scale then fits that mix's request rate).

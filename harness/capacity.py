@@ -412,7 +412,10 @@ def scenario_peak(scenario: Any) -> Callable[[Any], tuple[float, float]]:
         from harness.scenarios import runner
         from harness.scenarios.roles import plan_roles, resolve
 
-        roles = resolve(model)
+        try:
+            roles = resolve(model)
+        except ConfigError:  # no service / scalable target: the run stops before any load, its report says why
+            return 0.0, 0.0
         # Phases the stack cannot have are not run; a scenario that lacks a role stops before any load
         # (ScenarioRunner says so and writes the report), so neither counts towards the peak.
         plan = plan_roles(roles, scenario.steps, scenario.expect)

@@ -45,6 +45,7 @@ EXAMPLES = {
   harness run                                  the full story on infrastructure/ecs.yml, judged
   harness run scale-out --time-scale 60
   harness run my-story.yml --template infra/service.yml --report-dir out/
+  harness run scale-out --template infra/service.yml --companion infra/scaling.yml   scaling in its own stack
   harness run --home /tmp/h -v                 global options go before or after the command""",
     "init": """examples:
   harness init                                 write infrastructure/ and loadtests/ here
@@ -179,6 +180,9 @@ def _stack_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="stack parameter (repeatable)")
     cmd.add_argument("--parent", action="append", default=[], metavar="PARAM=TEMPLATE",
                      help="deploy TEMPLATE as the parent stack that parameter PARAM names (repeatable)")
+    cmd.add_argument("--companion", action="append", default=[], metavar="TEMPLATE",
+                     help="deploy TEMPLATE after the service stack (repeatable, in order), e.g. its scaling stack; "
+                          "its ServiceStack-like parameter gets the service stack's name")
     cmd.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
                      help=f"template seconds per wall second (default {DEFAULT_TIME_SCALE:g})")
     cmd.add_argument("--cloud-port", type=int, default=4566, help="port of the embedded AWS on 127.0.0.1 (default 4566)")
@@ -265,7 +269,7 @@ def _logging(verbose: bool) -> None:
 def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     from harness.app import Harness, Options
     from harness.clock import ScaledClock
-    from harness.deploy import parse_params, parse_parents
+    from harness.deploy import parse_companions, parse_params, parse_parents
 
     running = state.read(folder)
     if running:
@@ -280,6 +284,7 @@ def _make_harness(args: argparse.Namespace, folder: Path) -> Any:
     if args.time_scale <= 0:
         raise ConfigError(f"--time-scale must be > 0, got {args.time_scale}")
     options = Options(template=template, params=parse_params(args.param), home=folder, parents=parse_parents(args.parent),
+                      companions=parse_companions(args.companion),
                       cloud_port=args.cloud_port, stack_name=args.stack_name,
                       default_cpu_units=args.default_cpu, enforce_quota=not args.no_cpu_quota,
                       cpu_scale=parse_cpu_scale(args.cpu_scale),

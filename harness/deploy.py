@@ -43,6 +43,9 @@ HARNESS_INFRA = resources.infrastructure()  # the shipped parents (package data)
 DEFAULT_PARENTS: dict[str, str] = {"ParentVPCStack": "vpc", "ParentClusterStack": "cluster"}
 # Parameters named so (the widdix convention) name a parent stack: required ones need --parent.
 PARENT_PARAM = re.compile(r"Parent[A-Za-z0-9]*Stack")
+# A companion template's parameter named so (ParentServiceStack, ServiceStack, ServiceStackName, ...) names
+# the service stack it is deployed after: it gets the service stack's name (its exports then import).
+SERVICE_STACK_PARAM = re.compile(r"(Parent)?[A-Za-z0-9]*Service[A-Za-z0-9]*Stack(Name)?")
 # A deploy-time wait on the emulator (wall seconds), not template time.
 STACK_WAIT_S = 120.0
 # The sample app's task definition, registered when a service template takes its task definition as a
@@ -57,7 +60,8 @@ SAMPLE_FARGATE_CPU, SAMPLE_FARGATE_MEMORY = "256", "512"
 
 @dataclass(frozen=True)
 class Deployment:
-    """What `deploy()` did: the service stack, its parents, and the stacks it created itself."""
+    """What `deploy()` did: the service stack, its parents, its companions (--companion, deployed after it)
+    and the stacks it created itself (in creation order)."""
 
     stack_name: str
     parent_stacks: tuple[str, ...]
@@ -66,6 +70,12 @@ class Deployment:
     parameters: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # stack name -> the template file it came from
     task_definitions: tuple[str, ...] = ()  # task definitions the deployment registered itself (sample app)
+    companion_stacks: tuple[str, ...] = ()  # stacks deployed after the service stack (--companion), in order
+
+    @property
+    def other_stacks(self) -> tuple[str, ...]:
+        """Every stack of the deployment but the service stack: parents, then companions (what is read)."""
+        return (*self.parent_stacks, *self.companion_stacks)
 
 
 # ------------------------------------------------------------------------------------ parameters
@@ -441,11 +451,18 @@ class StackPlan:
     parents: dict[str, str]  # parent parameter -> stack name
     values: dict[str, str] = field(default_factory=dict)
     exists: bool = False  # a parent stack already in the cloud is used as it is
+    companion: bool = False  # deployed after the service stack (--companion)
     task_definition_params: list[str] = field(default_factory=list)  # filled with a registered sample task
 
 
-def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path], stack_name: str) -> list[StackPlan]:
-    """The stacks to deploy, parents first (each once, in dependency order), the service stack last.
+def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path], stack_name: str,
+                companions: list[Path] | tuple[Path, ...] = ()) -> list[StackPlan]:
+    """The stacks to deploy, parents first (each once, in dependency order), then the service stack, then
+    each companion in the order given (after any parent of its own not planned yet).
+
+    A companion's parameter named like a parent parameter gets that parent's stack (the same one the
+    service's parameter got), and one named like SERVICE_STACK_PARAM (ParentServiceStack, ServiceStack,
+    ...) gets the service stack's name, unless --param gives it.
 
     A parameter is wired to a parent stack when --parent names it, or when it is ParentVPCStack or
     ParentClusterStack with no value and no Default (then vpc/cluster .yml/.yaml is looked up next to the
@@ -455,12 +472,15 @@ def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path]
     plans: dict[str, StackPlan] = {}  # parent parameter -> plan
     order: list[StackPlan] = []
 
-    def visit(path: Path, tdoc: dict[str, Any], name: str, chain: list[str]) -> StackPlan:
+    def visit(path: Path, tdoc: dict[str, Any], name: str, chain: list[str], companion: bool = False) -> StackPlan:
         declared: dict[str, Any] = tdoc.get("Parameters") or {}
         wired: dict[str, str] = {}
         for param, spec in declared.items():
             spec = spec or {}
             if param in params:
+                continue
+            if companion and param not in parents and SERVICE_STACK_PARAM.fullmatch(param):
+                wired[param] = stack_name
                 continue
             if param in parents:
                 parent_path = parents[param]
@@ -488,12 +508,38 @@ def plan_stacks(template: Path, params: dict[str, str], parents: dict[str, Path]
                     pname = f"{pname}-parent"
                 plans[param] = visit(parent_path, load_template(parent_path), pname, [*chain, param])
             wired[param] = plans[param].name
-        plan = StackPlan(name=name, path=path, doc=tdoc, parents=wired)
+        plan = StackPlan(name=name, path=path, doc=tdoc, parents=wired, companion=companion)
         order.append(plan)
         return plan
 
     visit(template, doc, stack_name, [])
+    for path in companions:
+        visit(path, load_template(path), companion_stack_name(stack_name, path, {p.name for p in order}), [],
+              companion=True)
     return order
+
+
+def companion_stack_name(stack_name: str, path: Path, taken: set[str]) -> str:
+    """The stack a companion template is deployed as: <service stack>-<file stem> (ecs + scaling.yml ->
+    ecs-scaling), made a valid stack name, numbered when taken."""
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "companion"
+    name, n = f"{stack_name}-{stem}", 2
+    while name in taken:
+        name, n = f"{stack_name}-{stem}-{n}", n + 1
+    return name
+
+
+def parse_companions(files: list[str]) -> list[Path]:
+    """--companion TEMPLATE (repeatable) -> the template paths in order; ConfigError names a missing file."""
+    out: list[Path] = []
+    for value in files:
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError(f"--companion {value}: template {path} does not exist")
+        if path in out:
+            raise ConfigError(f"--companion {value} is given twice")
+        out.append(path)
+    return out
 
 
 def external_task_definition_params(doc: dict[str, Any], given: dict[str, str]) -> list[str]:
@@ -653,16 +699,18 @@ def deploy(
     stack_name: str = "ecs",
     parents: dict[str, Path] | None = None,
     say: Callable[[str], None] | None = None,
+    companions: list[Path] | None = None,
 ) -> Deployment:
     """Deploy `template` as `stack_name`, after its parent stacks (`parents`: parameter -> template;
-    by default vpc/cluster .yml/.yaml next to it or in infrastructure/).
+    by default vpc/cluster .yml/.yaml next to it or in infrastructure/), then each of `companions`
+    (templates deployed after the service stack, e.g. its scaling: see plan_stacks).
 
     All validation happens before the first stack is created, over every template: parameters, Rules,
     resource types and imports of what CloudFormation would create. On any failure every stack this call
     created is deleted again and the error is raised.
     """
     template = Path(template)
-    order = plan_stacks(template, dict(params), dict(parents or {}), stack_name)
+    order = plan_stacks(template, dict(params), dict(parents or {}), stack_name, [Path(c) for c in companions or ()])
     declared_anywhere = {name for plan in order for name in (plan.doc.get("Parameters") or {})}
     for name in params:
         if name not in declared_anywhere:
@@ -675,15 +723,19 @@ def deploy(
                                  f"({', '.join(str(p.path) for p in order)})")
     for plan in order:
         plan.values = _values_for(plan, params, aws.region)
-    service = order[-1]
-    if _stack_status(aws, stack_name) is not None:
-        raise DeployError(f"stack {stack_name} already exists; tear it down or choose another stack name", stack=stack_name)
-    for plan in order[:-1]:
-        plan.exists = _stack_status(aws, plan.name) not in (None, "DELETE_COMPLETE")
+    service = next(p for p in order if p.name == stack_name and not p.companion)
+    for plan in order:
+        if plan is service or plan.companion:
+            if _stack_status(aws, plan.name) is not None:
+                raise DeployError(f"stack {plan.name} already exists; tear it down or choose another stack name",
+                                  stack=plan.name)
+        else:
+            plan.exists = _stack_status(aws, plan.name) not in (None, "DELETE_COMPLETE")
     _check(aws, order)
 
     created: list[str] = []
     registered: list[str] = []
+    service_stack: dict[str, Any] = {}
     try:
         for plan in order:
             if not plan.exists:
@@ -700,6 +752,8 @@ def deploy(
                 continue
             created.append(plan.name)
             stack = _create_stack(aws, plan.name, plan.path, plan.values)
+            if plan is service:
+                service_stack = stack
             if say:
                 say(f"stack      {plan.name} from {plan.path}")
     except BaseException as exc:
@@ -710,20 +764,22 @@ def deploy(
         if problems and isinstance(exc, DeployError):
             raise DeployError(f"{exc} (and cleanup failed: {'; '.join(problems)})", stack=exc.stack, resource=exc.resource) from exc
         raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in service_stack.get("Outputs", [])}
     return Deployment(
         stack_name=stack_name,
-        parent_stacks=tuple(p.name for p in order[:-1]),
+        parent_stacks=tuple(p.name for p in order if p is not service and not p.companion),
         created_stacks=tuple(created),
         outputs=outputs,
         parameters=service.values,
         sources={p.name: str(p.path) for p in order},
         task_definitions=tuple(registered),
+        companion_stacks=tuple(p.name for p in order if p.companion),
     )
 
 
 def teardown(aws: Aws, deployment: Deployment) -> None:
-    """Delete the service stack, then the parent stacks this deployment created (newest first)."""
+    """Delete the stacks this deployment created, newest first: its companions (last first), the service
+    stack, then its parents."""
     problems = _delete_stacks(aws, list(reversed(deployment.created_stacks)))
     problems += _deregister(aws, list(deployment.task_definitions))
     if problems:

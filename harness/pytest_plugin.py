@@ -20,6 +20,10 @@ Installed with the package (entry point `pytest11`), so any test can ask for `ha
     @pytest.mark.harness_stack(template="infra/service.yaml", parents={"ParentAlertStack": "infra/alert.yaml"})
     def test_alerting(harness_stack): ...
 
+    # The service's scaling in its own stack, deployed after the service (as --companion):
+    @pytest.mark.harness_stack(template="infra/service.yaml", companions=["infra/scaling.yaml"])
+    def test_scaling(harness_stack): ...
+
 The stack runs in a background thread with its own event loop and clock; the fixture tears it all
 down (tasks, load balancer, cloud, mail sink) when the test ends. It is handed over once every
 service has as many healthy targets as it wants, and from then on it lives by its template: an idle
@@ -70,9 +74,9 @@ class StackHandle:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "harness_stack(template=None, params=None, parents=None, time_scale=30, cpu_scale='auto', "
+        "markers", "harness_stack(template=None, params=None, parents=None, companions=None, time_scale=30, cpu_scale='auto', "
         "task_command=None, task_dir=None, locustfile=None, cloud='embedded'): how `harness_stack` deploys "
-        "(parents: {PARAM: parent template}; cpu_scale: auto or K, each task's quota is its reservation x K; "
+        "(parents: {PARAM: parent template}; companions: [template deployed after the service stack]; cpu_scale: auto or K, each task's quota is its reservation x K; "
         "cloud: embedded, localstack or a LocalStack's URL, as --cloud)"
     )
 
@@ -142,9 +146,10 @@ def harness_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     template = Path(kw.get("template") or REPO_TEMPLATE).resolve()
     home = tmp_path_factory.mktemp("harness")
     parents = {str(k): Path(v).resolve() for k, v in (kw.get("parents") or {}).items()}
+    companions = [Path(v).resolve() for v in kw.get("companions") or ()]
     user_options, locustfile = _options_of(kw)
     options = Options(template=template, params=dict(kw.get("params") or {}), home=home, cloud_port=free_port(),
-                      parents=parents, cpu_scale=parse_cpu_scale(str(kw.get("cpu_scale", "auto"))),
+                      parents=parents, companions=companions, cpu_scale=parse_cpu_scale(str(kw.get("cpu_scale", "auto"))),
                       cloud=str(kw.get("cloud", "embedded")), **user_options)
     harness = Harness(options, ScaledClock(float(kw.get("time_scale", 30.0))), say=lambda line: None)
     runner = _Runner(harness)

@@ -86,7 +86,7 @@ def corrected_gain(gain: float, target: float, measured: float, towards: int = 0
 @dataclass
 class RunResult:
     scenario: Scenario
-    roles: Roles
+    roles: Roles | None  # None: the stack lacks what roles need (no service or scalable target), see verdicts
     t0: float
     t1: float
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -149,7 +149,14 @@ class ScenarioRunner:
         self.scenario = scenario
         self.workdir = workdir
         assert harness.model is not None
-        self.roles = resolve(harness.model)
+        # A stack without what the roles need (no ECS service, no scalable target) stops the run before any
+        # load, as a missing role does: with its reason in the report (run()), not as an error with none.
+        self.unresolved: str | None = None
+        try:
+            self.roles: Roles = resolve(harness.model)
+        except ConfigError as err:
+            self.roles = None  # type: ignore[assignment]  # run() stops before anything reads the roles
+            self.unresolved = str(err)
         self.clock = harness.clock
         self.locust: ControlledLocustProcess | None = None
         self.entry_args: list[str] = []  # the locustfile's --request-headers/--request-query (harness.elb.entry)
@@ -338,8 +345,12 @@ class ScenarioRunner:
     def _check_roles(self, result: RunResult, say: Any) -> tuple[str, RolePlan] | None:
         """Before any load: the roles the scenario needs and the URL that reaches the service. A missing
         role or no URL stops the run at once with one failed verdict (the report is still written)."""
-        plan = plan_roles(self.roles, self.scenario.steps, self.scenario.expect)
-        problem = plan.message() if plan.stop else None
+        problem: str | None = self.unresolved
+        if problem is not None:
+            plan = RolePlan({}, ())
+        else:
+            plan = plan_roles(self.roles, self.scenario.steps, self.scenario.expect)
+            problem = plan.message() if plan.stop else None
         url = ""
         if problem is None:
             assert self.h.model is not None
@@ -519,7 +530,7 @@ def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str
     roles = result.roles
     alarms = [{"name": a.name, "metric": a.metric_name, "namespace": a.namespace, "statistic": a.statistic,
                "period": a.period, "evaluation_periods": a.evaluation_periods, "threshold": a.threshold,
-               "comparison_operator": a.comparison_operator, "role": roles.role_of(a.name)}
+               "comparison_operator": a.comparison_operator, "role": roles.role_of(a.name) if roles else None}
               for a in (h.model.alarms if h.model else ())]
     events = [{"time": e.time, "kind": e.kind, **e.data} for e in h.timeline.events]
     emails = [{"time": e.time, "to": e.data.get("to", []), "subject": e.data.get("subject", ""),
@@ -541,7 +552,7 @@ def build_report(h: Harness, result: RunResult, wall_seconds: float) -> dict[str
         "stack": {
             "alarms": alarms,
             "scalable_targets": [{"resource_id": roles.target.resource_id, "min_capacity": roles.min_capacity,
-                                  "max_capacity": roles.max_capacity}],
+                                  "max_capacity": roles.max_capacity}] if roles else [],
             "policies": [_policy_dict(p) for p in (h.model.policies if h.model else ())],
         },
         "phases": [{"name": n, "start": s, "end": e} for n, (s, e) in result.spans.items()],

@@ -1,0 +1,137 @@
+"""--companion: a template deployed AFTER the service stack (its scaling, alarms and alert topic, as a
+separate "ECS Auto Scaling stack" or nathanpeck's target-tracking template), naming the service by the
+service stack's name (its exports) and the cluster stack's. Over the real moto server (own_aws: an
+empty cloud of this module's own); the slow tests run `harness run` through the real CLI.
+
+tests/data/companion/service.yml is infrastructure/ecs.yml without its topic, alarms and scaling;
+scaling.yml holds them, with other numbers (thresholds 65/25/90, capacity 2..5, cooldown 240).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness.cloud.clients import Aws
+from harness.deploy import deploy, parse_companions, plan_stacks, teardown
+from harness.errors import ConfigError, ParameterError
+from harness.scenarios.roles import resolve
+from harness.stack import read_stack
+from harness.net import free_port
+from tests.test_scenarios import marked
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data" / "companion"
+SERVICE, SCALING, NEEDS_PARAM = DATA / "service.yml", DATA / "scaling.yml", DATA / "needs-param.yml"
+
+
+def stacks(aws: Aws) -> set[str]:
+    return {s["StackName"] for s in aws.client("cloudformation").describe_stacks()["Stacks"]}
+
+
+def test_the_scaling_stack_is_deployed_after_the_service_and_its_alarms_get_the_roles(own_aws: Aws) -> None:
+    said: list[str] = []
+    d = deploy(own_aws, SERVICE, {"ScaleUpThreshold": "60"}, stack_name="web", say=said.append,
+               companions=[SCALING])
+    try:
+        assert d.created_stacks == ("vpc", "cluster", "web", "web-scaling")
+        assert (d.parent_stacks, d.companion_stacks) == (("vpc", "cluster"), ("web-scaling",))
+        assert said[-1] == f"stack      web-scaling from {SCALING}"
+        cf = own_aws.client("cloudformation")
+        params = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in cf.describe_stacks(StackName="web-scaling")["Stacks"][0]["Parameters"]}
+        # The service stack's parameter convention -> the service stack, the parent's -> the same parent,
+        # --param reaches the one template that declares it, defaults hold otherwise.
+        assert (params["ServiceStack"], params["ParentClusterStack"]) == ("web", "cluster")
+        assert (params["ScaleUpThreshold"], params["MaxCapacity"]) == ("60", "5")
+
+        model = read_stack(own_aws, d.stack_name, d.other_stacks)
+        assert model.stacks == ("web", "vpc", "cluster", "web-scaling")
+        roles = resolve(model)  # the service stack alone has no scalable target (the test below)
+        service = model.services[0]
+        assert roles.target.resource_id == service.resource_id
+        assert (roles.min_capacity, roles.max_capacity) == (2, 5)
+        scaling = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                   for r in cf.describe_stack_resources(StackName="web-scaling")["StackResources"]}
+        assert roles.alarm("scale_out").name == scaling["CPUHighAlarm"]
+        assert roles.alarm("scale_out").threshold == 60
+        assert roles.alarm("scale_in").name == scaling["CPULowAlarm"]
+        assert roles.alarm("cpu_alert").name == scaling["CPUTooHighAlarm"]
+        assert roles.alarm("elb_5xx").name == scaling["LoadBalancer5XXAlarm"]
+        assert roles.cooldown("scale_out") == 240
+        assert roles.emails == ("admin@example.com",)
+    finally:
+        teardown(own_aws, d)
+    assert stacks(own_aws) == set()
+
+
+def test_companions_are_planned_after_the_service_in_the_order_given() -> None:
+    order = plan_stacks(SERVICE, {}, {}, "web", [SCALING, DATA / "needs-param.yml"])
+    assert [(p.name, p.companion) for p in order] == [
+        ("vpc", False), ("cluster", False), ("web", False), ("web-scaling", True), ("web-needs-param", True)]
+    assert order[3].parents == {"ParentClusterStack": "cluster", "ServiceStack": "web"}
+
+
+def test_the_service_stack_alone_has_no_scalable_target(own_aws: Aws) -> None:
+    d = deploy(own_aws, SERVICE, {}, stack_name="alone")
+    try:
+        with pytest.raises(ConfigError, match=r"^service \S+ has no scalable target"):
+            resolve(read_stack(own_aws, d.stack_name, d.other_stacks))
+    finally:
+        teardown(own_aws, d)
+
+
+def test_a_companion_parameter_without_a_value_is_one_line_naming_it(own_aws: Aws) -> None:
+    with pytest.raises(ParameterError) as err:
+        deploy(own_aws, SERVICE, {}, stack_name="web", companions=[NEEDS_PARAM])
+    text = str(err.value)
+    assert text == (f"parameter AlarmEmail is required by {NEEDS_PARAM} and has no value; "
+                    "pass --param AlarmEmail=..."), text
+    assert stacks(own_aws) == set()  # refused before anything is created
+
+
+def test_parse_companions_names_a_missing_file(tmp_path: Path) -> None:
+    assert parse_companions([str(SCALING)]) == [SCALING]
+    with pytest.raises(ConfigError, match=r"^--companion nope.yml: template .*nope.yml does not exist$"):
+        parse_companions(["nope.yml"])
+
+
+def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    mark = uuid.uuid4().hex
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "--home", str(tmp_path / "home"), "run", "scale-out", "--template",
+         str(SERVICE), *args, "--cloud-port", str(free_port()), "--report-dir", str(tmp_path / "report")],
+        cwd=REPO, capture_output=True, text=True, timeout=400, env={**os.environ, "HARNESS_TEST_MARK": mark})
+    assert marked(mark) == [], "left running"
+    path = tmp_path / "report" / "report.json"
+    assert path.is_file(), (proc.stdout[-3000:], proc.stderr[-3000:])
+    return proc, json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_run_scale_out_with_the_scaling_in_a_companion_stack(tmp_path: Path) -> None:
+    proc, report = run(tmp_path, "--companion", str(SCALING))
+    out = proc.stdout
+    assert f"stack      ecs-scaling from {SCALING}" in out, out[-3000:]
+    assert proc.returncode == 0 and report["passed"], ([v for v in report["verdicts"] if not v["passed"]], out[-3000:])
+    assert report["stack"]["scalable_targets"][0]["max_capacity"] == 5
+    roles = {a["role"]: a["threshold"] for a in report["stack"]["alarms"]}
+    assert roles["scale_out"] == 65
+
+
+@pytest.mark.slow
+def test_run_without_a_scalable_target_writes_its_report_with_the_reason(tmp_path: Path) -> None:
+    proc, report = run(tmp_path)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    (verdict,) = report["verdicts"]
+    assert not verdict["passed"] and verdict["observed"].startswith("service ")
+    assert "has no scalable target (AWS::ApplicationAutoScaling::ScalableTarget)" in verdict["observed"]
+    assert report["stack"]["scalable_targets"] == [] and not report["passed"]
+    assert "stopped    service " in proc.stdout
