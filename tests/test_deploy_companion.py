@@ -135,3 +135,23 @@ def test_run_without_a_scalable_target_writes_its_report_with_the_reason(tmp_pat
     assert "has no scalable target (AWS::ApplicationAutoScaling::ScalableTarget)" in verdict["observed"]
     assert report["stack"]["scalable_targets"] == [] and not report["passed"]
     assert "stopped    service " in proc.stdout
+
+
+def test_a_target_tracking_companion_named_by_parent_service_stack(own_aws: Aws) -> None:
+    """ParentServiceStack matches the widdix Parent...Stack convention too: it names the service stack,
+    not a parent to pass with --parent; the policy's own alarms resolve the scaling roles."""
+    tracking = DATA / "target-tracking.yml"
+    d = deploy(own_aws, SERVICE, {}, stack_name="tt", companions=[tracking])
+    try:
+        assert d.companion_stacks == ("tt-target-tracking",)
+        roles = resolve(read_stack(own_aws, d.stack_name, d.other_stacks))
+        assert (roles.min_capacity, roles.max_capacity) == (1, 6)
+        policy = roles.policies["scale_out"]
+        assert policy.policy_type == "TargetTrackingScaling" and policy is roles.policies["scale_in"]
+        # The policy's own high alarm (made by the cloud, as AWS makes it) is at the target.
+        assert roles.alarm("scale_out").threshold == 55
+        assert roles.alarm("scale_out").name in policy.alarm_names
+        assert roles.cooldown("scale_out") == 90 and roles.cooldown("scale_in") == 150
+    finally:
+        teardown(own_aws, d)
+    assert stacks(own_aws) == set()
