@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--parent", action="append", default=[], metavar="PARAM=TEMPLATE",
                        help="deploy TEMPLATE first as the parent stack the template's parameter PARAM names, as "
                             "`up` does (repeatable; default: vpc.yml and cluster.yml next to the template)")
+    check.add_argument("--companion", action="append", default=[], metavar="TEMPLATE",
+                       help="deploy TEMPLATE after the service stack and check it with it, as `up` does (repeatable)")
     check.add_argument("--cloud-port", type=int, default=None,
                        help="port of the embedded AWS on 127.0.0.1 (default: any free port)")
     check.add_argument("--stack-name", default="ecs", help="name of the service stack (default ecs)")
@@ -423,7 +425,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.cloud_port is not None and not 0 < args.cloud_port < 65536:
         raise ConfigError(f"--cloud-port {args.cloud_port}: give a port number from 1 to 65535")
     _, findings = check_template(template, parse_params(args.param), cloud_port=args.cloud_port,
-                                 stack_name=args.stack_name, deploy_options={"parents": parents or None})
+                                 stack_name=args.stack_name, deploy_options={"parents": parents or None,
+                                                                             "companions": deploy.parse_companions(args.companion) or None})
     if args.format == "json":
         print(json.dumps(as_json(findings, template), indent=2))
     elif args.format == "sarif":
@@ -439,7 +442,7 @@ def _check_before_run(h: Any, strict: bool) -> bool:
     from harness.checks.output import as_text
     from harness.checks.run import check_deployed
 
-    _, findings = check_deployed(h.aws, h.model.stack_name)
+    _, findings = check_deployed(h.aws, h.model.stack_name, h.model.stacks[1:])  # with parents and companions
     if not findings:
         _say("check      no findings in the deployed stack")
         return False

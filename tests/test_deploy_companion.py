@@ -155,3 +155,34 @@ def test_a_target_tracking_companion_named_by_parent_service_stack(own_aws: Aws)
     finally:
         teardown(own_aws, d)
     assert stacks(own_aws) == set()
+
+
+def short_cooldown(tmp_path: Path) -> Path:
+    """scaling.yml with ScaleUpPolicy's Cooldown 30 s, shorter than its alarm's 60 s period (a warning)."""
+    short = tmp_path / "scaling.yml"
+    short.write_text(SCALING.read_text().replace("Cooldown: 240", "Cooldown: 30", 1))
+    return short
+
+
+def test_the_checks_of_a_run_read_the_companions(own_aws: Aws, tmp_path: Path) -> None:
+    """`harness run` checks the deployed stack with its companions (no parameter of the service names them)."""
+    from harness.checks.run import check_deployed
+
+    d = deploy(own_aws, SERVICE, {}, stack_name="chk", companions=[short_cooldown(tmp_path)])
+    try:
+        assert check_deployed(own_aws, "chk")[1] == []  # the service stack alone: no policy to check
+        (finding,) = check_deployed(own_aws, "chk", d.other_stacks)[1]
+        assert finding.rule.id == "cooldown-shorter-than-alarm"
+    finally:
+        teardown(own_aws, d)
+
+
+@pytest.mark.slow  # two embedded clouds (about 2 s each), no timing: runs without the timing lock
+def test_harness_check_takes_companions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    base = ["check", "--template", str(SERVICE), "--format", "json"]
+    assert main([*base, "--companion", str(short_cooldown(tmp_path))]) == 0  # a warning, not an error
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"]["id"], f["severity"]) for f in findings] == [("cooldown-shorter-than-alarm", "warning")]
+    assert "ecs-scaling-scale-up has a Cooldown of 30 s" in findings[0]["message"], findings

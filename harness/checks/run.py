@@ -48,9 +48,10 @@ def known_arns(aws: Aws, model: StackModel) -> frozenset[str]:
     return frozenset(arns)
 
 
-def check_deployed(aws: Aws, stack_name: str) -> tuple[StackModel, list[Finding]]:
-    """The findings of a stack already deployed on `aws`."""
-    model = read_stack(aws, stack_name)
+def check_deployed(aws: Aws, stack_name: str, stacks: tuple[str, ...] = ()) -> tuple[StackModel, list[Finding]]:
+    """The findings of a stack already deployed on `aws`, read with `stacks` (its deployment's others:
+    Deployment.other_stacks, e.g. a --companion scaling stack no parameter of it names)."""
+    model = read_stack(aws, stack_name, stacks)
     return model, check_stack(model, known_arns(aws, model))
 
 
@@ -67,6 +68,6 @@ def check_template(template: Path, params: dict[str, str], *, cloud_port: int | 
         aws = Aws(cloud.endpoint)
         deployment = deploy(aws, template, params, stack_name=stack_name, **extra)
         try:
-            return check_deployed(aws, deployment.stack_name)
+            return check_deployed(aws, deployment.stack_name, getattr(deployment, "other_stacks", ()))
         finally:
             teardown(aws, deployment)
