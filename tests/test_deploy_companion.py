@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +187,17 @@ def test_harness_check_takes_companions(tmp_path: Path, capsys: pytest.CaptureFi
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert [(f["rule"]["id"], f["severity"]) for f in findings] == [("cooldown-shorter-than-alarm", "warning")]
     assert "ecs-scaling-scale-up has a Cooldown of 30 s" in findings[0]["message"], findings
+
+
+@pytest.mark.slow
+@pytest.mark.harness_stack(template=str(SERVICE), companions=[str(SCALING)], time_scale=30)
+def test_the_marker_takes_companions(harness_stack: object) -> None:
+    """The pytest marker's companions=: the served stack's model holds the companion's scaling."""
+    import urllib.request
+
+    handle: Any = harness_stack
+    with urllib.request.urlopen(handle.url + "/", timeout=10) as resp:
+        assert resp.status == 200
+    assert handle.model.stacks[-1] == "ecs-scaling"
+    roles = resolve(handle.model)
+    assert (roles.max_capacity, roles.alarm("scale_out").threshold) == (5, 65)
