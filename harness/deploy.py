@@ -43,9 +43,10 @@ HARNESS_INFRA = resources.infrastructure()  # the shipped parents (package data)
 DEFAULT_PARENTS: dict[str, str] = {"ParentVPCStack": "vpc", "ParentClusterStack": "cluster"}
 # Parameters named so (the widdix convention) name a parent stack: required ones need --parent.
 PARENT_PARAM = re.compile(r"Parent[A-Za-z0-9]*Stack")
-# A companion template's parameter named so (ParentServiceStack, ServiceStack, ServiceStackName, ...) names
-# the service stack it is deployed after: it gets the service stack's name (its exports then import).
-SERVICE_STACK_PARAM = re.compile(r"(Parent)?[A-Za-z0-9]*Service[A-Za-z0-9]*Stack(Name)?")
+# A companion template's parameter named so (ParentServiceStack, ServiceStack, ServiceStackName,
+# ParentEcsServiceStack, ...) names the service stack it is deployed after: it gets the service stack's name
+# (its exports then import). "Service" must end the name before "Stack": ParentServiceDiscoveryStack is not it.
+SERVICE_STACK_PARAM = re.compile(r"[A-Za-z0-9]*ServiceStack(Name)?")
 # A deploy-time wait on the emulator (wall seconds), not template time.
 STACK_WAIT_S = 120.0
 # The sample app's task definition, registered when a service template takes its task definition as a
