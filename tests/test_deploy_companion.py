@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from harness.cloud.clients import Aws
-from harness.deploy import deploy, parse_companions, plan_stacks, teardown
+from harness.deploy import SERVICE_STACK_PARAM, deploy, parse_companions, plan_stacks, teardown
 from harness.errors import ConfigError, ParameterError
 from harness.scenarios.roles import resolve
 from harness.stack import read_stack
@@ -201,3 +201,13 @@ def test_the_marker_takes_companions(harness_stack: object) -> None:
     assert handle.model.stacks[-1] == "ecs-scaling"
     roles = resolve(handle.model)
     assert (roles.max_capacity, roles.alarm("scale_out").threshold) == (5, 65)
+
+
+@pytest.mark.parametrize(("name", "is_service_stack"), [
+    ("ParentServiceStack", True), ("ServiceStack", True), ("ServiceStackName", True),
+    ("ParentEcsServiceStack", True),
+    ("ParentServiceDiscoveryStack", False),  # another stack (Cloud Map), not the service's
+    ("ParentClusterStack", False), ("ServiceName", False), ("StackName", False),
+])
+def test_which_companion_parameters_name_the_service_stack(name: str, is_service_stack: bool) -> None:
+    assert bool(SERVICE_STACK_PARAM.fullmatch(name)) is is_service_stack
