@@ -162,9 +162,13 @@ def test_not_scaled_reason_codes(change: int, current: int, reasons: list[dict[s
     assert not_scaled_reasons(change, current, 2, 4) == reasons
 
 
-def test_broken_scale_in_leaves_aws_failure_in_the_alarm_history(aws: Aws) -> None:
+def test_broken_scale_in_leaves_aws_failure_in_the_alarm_history(own_aws: Aws) -> None:
     """The article's template: CPU 9.5 under the scale-in alarm's 30 every minute; the real executor finds no
-    step and the cloud's history says so each minute, in AWS's words; the desired count never changes."""
+    step and the cloud's history says so each minute, in AWS's words; the desired count never changes.
+
+    In an account of its own: the evaluator evaluates every alarm of the account, as CloudWatch does, and
+    would move the session's shared ecs stack's alarms (and run their actions)."""
+    aws = own_aws
     deployment = deploy(aws, DATA / "scale-in-step-never-matches.yml", {}, stack_name="hist")
     try:
         model = read_stack(aws, "hist")
