@@ -98,6 +98,17 @@ class _Reapplied(_Model):
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
 
+class _Replaced(_Model):
+    """A resource that an update replaces: the old one is deleted (its `delete`), the new one created."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
 class _Renamable(_Model):
     """A resource kept under its name (`self.name`) with an ARN (Ref/GetAtt Arn): an update puts it
     again under the same name, and a changed name property replaces it (the old one is deleted)."""
@@ -161,7 +172,7 @@ class _Wrapped:
 STORE: dict[tuple[str, str], dict[str, _Stored]] = {}
 
 
-class _Stored(_Model):
+class _Stored(_Replaced):
     """A resource of a type moto has no model for: kept with its properties, answering AWS's Ref
     (`physical_resource_id`) and GetAtt values, with its effect on moto's backends where it has one
     (`apply`, undone by `remove`). An update replaces it, as the simple way that is always right here.
@@ -211,13 +222,6 @@ class _Stored(_Model):
     def delete(self, account_id: str, region_name: str) -> None:
         self.remove()
         STORE.get((account_id, region_name), {}).pop(self.physical_id, None)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> Any:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(

@@ -23,7 +23,7 @@ from typing import Any
 import moto.ec2.models  # noqa: F401  - moto's models first, so ours win the type
 from moto.core.common_models import CloudFormationModel
 
-from harness.cloud.cfn.base import _Model, _Wrapped
+from harness.cloud.cfn.base import _Replaced, _Wrapped
 
 _PEERS = {
     # list property -> (peer group key, prefix list key)
@@ -61,7 +61,7 @@ def _rules(props: dict[str, Any], list_property: str) -> list[dict[str, Any]]:
     return [r for r in props.get(list_property) or [] if isinstance(r, dict)]
 
 
-class SecurityGroup(_Model, CloudFormationModel):
+class SecurityGroup(_Replaced, CloudFormationModel):
     """moto's security group, created without its inline rules, which are then authorized one by one."""
 
     TYPE = "AWS::EC2::SecurityGroup"
@@ -99,14 +99,6 @@ class SecurityGroup(_Model, CloudFormationModel):
             raise KeyError(attribute)
 
         return _Wrapped(group, attrs)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str,
-        region_name: str,
-    ) -> Any:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(
