@@ -82,9 +82,9 @@ class StackReader:
 @contextmanager
 def embedded_reader(template: Path, stack_name: str = "ecs", *, swept: Sequence[str] = (),
                     parents: dict[str, Path] | None = None,
-                    say: Callable[[str], None] | None = None) -> Iterator[StackReader]:
-    """An embedded cloud on a free loopback port and a StackReader on it; both gone on exit."""
-    cloud = EmbeddedCloud(port=free_port())
+                    say: Callable[[str], None] | None = None, port: int | None = None) -> Iterator[StackReader]:
+    """An embedded cloud on `port` (a free loopback port if None) and a StackReader on it; both gone on exit."""
+    cloud = EmbeddedCloud(port=free_port() if port is None else port)
     cloud.start()
     try:
         if say:

@@ -23,6 +23,7 @@ from harness.errors import ConfigError
 from harness.model.engine import ModelConfig, run_model
 from harness.model.outputs import BEST_BY, check, summary
 from harness.model.stacks import embedded_reader
+from harness.net import free_port
 from harness.model.traffic import Trace
 from harness.stack import StackModel
 
@@ -98,6 +99,11 @@ def run_sweep(template: Path, base: Mapping[str, str], sweeps: Mapping[str, Sequ
     slots: list[tuple[StackModel, Work] | None] = [None] * len(combos)
     lock = threading.Lock()
     done = [0]
+    # One port per cloud, chosen here one after another: a port is free only until its cloud binds it
+    # (seconds later), and the kernel hands the same free port to two threads asking in that window.
+    ports: list[int] = []
+    for _ in range(n):
+        ports.append(free_port(avoid=ports))
 
     with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
         # A forking pool starts all its workers on the first submit: do it before any thread exists, so no
@@ -106,7 +112,7 @@ def run_sweep(template: Path, base: Mapping[str, str], sweeps: Mapping[str, Sequ
 
         def deploy_share(share: int) -> None:
             with embedded_reader(template, stack_name, swept=list(sweeps), parents=parents,
-                                 say=say if share == 0 else None) as reader:
+                                 say=say if share == 0 else None, port=ports[share]) as reader:
                 for i in range(share, len(combos), n):
                     stack = reader.read({**base, **combos[i]})
                     slots[i] = (stack, pool.submit(_work, stack, trace, config, list(expectations)))
