@@ -324,9 +324,15 @@ class AlarmEvaluator:
             log.error("cannot read the alarms at %s: %s", now, exc)
             self.errors.append((now, "*", str(exc)))
             alarms = []
-        for alarm in alarms:
+        # Every alarm's datapoints read at once (each read is a round trip to the endpoint), then each alarm
+        # assessed and its actions run in turn.
+        fetched = await asyncio.gather(*(asyncio.to_thread(self._fetch, a, self._starts(a, now)) for a in alarms),
+                                       return_exceptions=True)
+        for alarm, stats in zip(alarms, fetched):
             try:
-                outcomes.append(await self._evaluate_alarm(alarm, now))
+                if isinstance(stats, BaseException):
+                    raise stats
+                outcomes.append(await self._evaluate_alarm(alarm, now, stats))
             except Exception as exc:
                 log.exception("evaluating alarm %s at %s failed", alarm.name, now)
                 self.errors.append((now, alarm.name, str(exc)))
@@ -350,10 +356,13 @@ class AlarmEvaluator:
             raise CloudError(f"Cannot list the CloudWatch alarms (DescribeAlarms): {exc}") from exc
         return out
 
-    async def _evaluate_alarm(self, alarm: MetricAlarm, now: float) -> AlarmOutcome:
-        size = ev.evaluation_range_size(alarm.evaluation_periods)
-        starts = ev.period_starts(alarm.period, now, size)
-        stats = await asyncio.to_thread(self._fetch, alarm, starts)
+    @staticmethod
+    def _starts(alarm: MetricAlarm, now: float) -> list[float]:
+        """The period starts of the datapoints an evaluation at `now` looks at, oldest first."""
+        return ev.period_starts(alarm.period, now, ev.evaluation_range_size(alarm.evaluation_periods))
+
+    async def _evaluate_alarm(self, alarm: MetricAlarm, now: float, stats: list[PeriodStats | None]) -> AlarmOutcome:
+        starts = self._starts(alarm, now)
         points: list[float | None] = [s.value if s is not None else None for s in stats]
         counts: list[float | None] = [s.sample_count if s is not None else None for s in stats]
         self._emit_metrics(alarm, now, stats)
