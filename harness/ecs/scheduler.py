@@ -528,20 +528,23 @@ class ServiceScheduler:
             self.runtime.terminate(t.handle)
             t.signalled_at = now
 
-    def _apply_start(self, a: StartTask, now: float) -> None:
-        task_id = self._new_id()
+    def task_spec(self, task_id: str) -> TaskSpec:
+        """What a task of this service runs with (its container, environment, CPU and memory), on a free port."""
         ports = [t.spec.host_port for t in self._tasks.values() if t.state is not TaskState.STOPPED]
-        env = dict(getattr(self.container, "environment", None) or {})
-        spec = TaskSpec(
+        return TaskSpec(
             task_id=task_id,
             service=self.service.name,
             container=self.container.name,
             image=self.container.image,
             host_port=free_port(avoid=ports),
-            environment=env,
+            environment=dict(getattr(self.container, "environment", None) or {}),
             cpu_units=self.cpu_units,
             memory_mib=self.memory_mib,
         )
+
+    def _apply_start(self, a: StartTask, now: float) -> None:
+        task_id = self._new_id()
+        spec = self.task_spec(task_id)
         t = _Task(task_id, spec, TaskState.PROVISIONING, created_at=now)
         self._tasks[task_id] = t
         try:

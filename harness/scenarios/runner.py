@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from harness import resources
 from harness.app import Harness
 from harness.cloudwatch.evaluate import ALARM
 from harness.ecs.scheduler import ServiceSnapshot
-from harness.errors import ConfigError
+from harness.errors import ConfigError, TaskError
 from harness.events import DesiredChange, Event, FaultInjected, LoadChange, PhaseChange, RunStopped
 from harness.load import ControlledLocustProcess, plan_users
 from harness.scenarios import Expectation, Scenario, Step
@@ -33,6 +34,7 @@ from harness.scenarios.expect import EVALUATION_INTERVAL, check_all, quantity
 from harness.elb.entry import entry
 from harness.scenarios.roles import RolePlan, Roles, plan_roles, resolve
 from harness.stack import HealthCheck
+from harness.userapp import startup_budget
 from harness.userload import (
     Calibration, PhaseNeed, UserMix, available_cores, check_reachable, inspect_locustfile, rate_per_user,
 )
@@ -170,6 +172,7 @@ class ScenarioRunner:
         self.calibration: Calibration | None = None
         self._mix_rate = CPU_RATE
         self._calibrated = False
+        self._cost: asyncio.Future[float] | None = None  # calibrate(), started with the run
         self.result: RunResult | None = None
         self.role_plan = RolePlan({}, ())
 
@@ -236,14 +239,22 @@ class ScenarioRunner:
         return self.cost_ms
 
     async def calibrate(self) -> float:
-        """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured."""
+        """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured on a task of
+        the service's own (same app, CPU quota and environment) that no target group, metric or count sees:
+        started for this while the phases before the first CPU phase run, so that phase's load starts on its
+        first minute instead of after the measurement."""
         sched = self.h.schedulers[0]
-        task = sched.running_tasks()[0]
         runtime = self.h.runtime
-        assert runtime is not None
-        url = f"http://127.0.0.1:{task.spec.host_port}/cpu?ms={CPU_MS}"
+        assert runtime is not None and self.h.model is not None
+        health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
+        spec = sched.task_spec(f"calibrate-{uuid.uuid4().hex[:8]}")
+        task = runtime.start(spec)  # from the event loop's thread: the task dies with the thread that started it
+        url = f"http://127.0.0.1:{spec.host_port}/cpu?ms={CPU_MS}"
 
         def measure() -> float:
+            runtime.wait_ready(task, startup_budget(health, float(getattr(self.clock, "scale", 1.0))))
+            with urllib.request.urlopen(url, timeout=30) as resp:  # the first request warms the app's path up
+                resp.read()
             before = runtime.usage(task).cpu_seconds
             for _ in range(CALIBRATION_REQUESTS):
                 with urllib.request.urlopen(url, timeout=30) as resp:
@@ -251,7 +262,13 @@ class ScenarioRunner:
             after = runtime.usage(task).cpu_seconds
             return (after - before) * 1000.0 / CALIBRATION_REQUESTS
 
-        cost = await asyncio.to_thread(measure)
+        try:
+            cost = await asyncio.to_thread(measure)
+        except TaskError as err:
+            raise ConfigError(f"service {self.roles.service.name}: the task that measures what a /cpu request "
+                              f"costs did not start: {err}") from None
+        finally:
+            await asyncio.to_thread(runtime.stop, task, 5.0)
         self.cost_ms = cost if cost > 0 else CPU_MS
         return self.cost_ms
 
@@ -394,9 +411,14 @@ class ScenarioRunner:
         self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
         try:
             self._capacity_plan(say, measured=False)
+            if self.mix is None and any(s.load.get("cpu") for s in self._steps()):
+                self._cost = asyncio.ensure_future(self.calibrate())  # on a task of its own, while serving
             for step in self.scenario.steps:
                 await self._run_step(step, result, say)
         finally:
+            if self._cost is not None:  # not awaited if the run stopped before its first CPU phase
+                self._cost.cancel()
+                await asyncio.gather(self._cost, return_exceptions=True)
             await asyncio.to_thread(self.locust.stop)
         result.t1 = self.clock.now()
         result.cost_ms = self.cost_ms
@@ -456,7 +478,7 @@ class ScenarioRunner:
             if self.mix is not None:
                 await self.calibrate_mix(say)
             else:
-                await self.calibrate()
+                await (self._cost if self._cost is not None else self.calibrate())
                 say(f"load       one /cpu?ms={CPU_MS:g} request costs a task {self.cost_ms:.2f} ms of CPU (measured)")
             self._capacity_plan(say, measured=True)
         self._apply_load(step.load)
