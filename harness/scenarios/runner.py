@@ -17,7 +17,7 @@ import signal
 import sys
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,14 @@ GAIN_RANGE = (0.5, 3.0)  # how far the corrections together may move it
 def grid_wait(now: float) -> float:
     """Template seconds until just after the next evaluation of the alarms (every whole minute)."""
     return EVALUATION_INTERVAL - now % EVALUATION_INTERVAL + GRID_SLACK
+
+
+def ends_as_it_starts(step: Step, start: float, holds: Callable[[], bool]) -> bool:
+    """Whether a phase that starts at `start` ends there, taking no minute of its own: it waits for a
+    condition that `holds()` already (cpu-high when the alert's load scaled the service out to MaxCapacity),
+    it changes nothing itself (no fault, no desired count), and it starts on the grid, so the next phase's
+    first minute is whole. Pure, but for `holds`."""
+    return step.until is not None and not step.set_desired and not step.fault and on_grid(start) and holds()
 
 
 def on_grid(now: float) -> bool:
@@ -473,6 +481,9 @@ class ScenarioRunner:
         if step.fault == "hang_tasks":
             pids = self._hang_tasks()
             self.h.timeline.emit(self.clock.now(), FaultInjected(name="hang_tasks", pids=pids))
+        if ends_as_it_starts(step, start, lambda: self._condition(step, start)):
+            self._end_phase(step, result, start)
+            return
         if not self._calibrated and step.load.get("cpu"):
             self._calibrated = True
             if self.mix is not None:
@@ -502,6 +513,9 @@ class ScenarioRunner:
         # minutes): waiting for the next evaluation would add a minute the hold does not need.
         if not (step.until is None and on_grid(self.clock.now())):
             await self.clock.sleep(grid_wait(self.clock.now()))
+        self._end_phase(step, result, start)
+
+    def _end_phase(self, step: Step, result: RunResult, start: float) -> None:
         end = self.clock.now()
         result.spans[step.phase] = (start, end)
         self.h.timeline.emit(end, PhaseChange(name=step.phase, action="end", timed_out=step.phase in result.timed_out))

@@ -61,3 +61,27 @@ def test_a_hold_that_reached_its_deadline_just_after_an_evaluation_is_on_the_gri
     from harness.scenarios.runner import on_grid
 
     assert on_grid(now) is expected
+
+
+def _step(**kw: object) -> object:
+    from harness.scenarios import Hold, Step, Until
+
+    fields = {"until": Until(kind="desired", value="max_capacity"), **kw}
+    if fields["until"] is None:
+        fields["hold"] = Hold(kind="cooldown", role="scale_in")
+    return Step(phase="p", **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("changes, start, holds, expected", [
+    ({}, 121.0, True, True),                             # cpu-high already on MaxCapacity as it starts
+    ({}, 121.0, False, False),                           # not there yet: the phase runs
+    ({}, 150.0, True, False),                            # off the grid (the first phase): it runs to the grid
+    ({"until": None}, 121.0, True, False),               # a hold always holds
+    ({"fault": "hang_tasks"}, 121.0, True, False),       # a fault is the phase's own doing
+    ({"set_desired": "max_capacity"}, 121.0, True, False),
+])
+def test_a_phase_whose_condition_holds_as_it_starts_on_the_grid_ends_there(
+        changes: dict[str, object], start: float, holds: bool, expected: bool) -> None:
+    from harness.scenarios.runner import ends_as_it_starts
+
+    assert ends_as_it_starts(_step(**changes), start, lambda: holds) is expected  # type: ignore[arg-type]
