@@ -48,7 +48,7 @@ CPU_MS = 10.0  # CPU milliseconds each /cpu request asks the task to burn
 CPU_RATE = 4.0  # requests per second per CPU user
 PING_RATE = 2.0  # requests per second per ping user
 ERROR_RATE = 2.0  # requests per second per error user
-CALIBRATION_REQUESTS = 30
+CALIBRATION_REQUESTS = 12  # each burns CPU_MS at the task's quota: 12 take about a second of wall time
 POLL = 5.0  # template seconds between checks of a phase's condition
 UTILIZATION_RANGE = (2.0, 98.0)  # percent: the loads a CPU phase may aim at
 GRID_SLACK = 1.0  # template seconds after a whole minute: that minute's evaluation has its datapoint
@@ -415,12 +415,12 @@ class ScenarioRunner:
             self.locust = ControlledLocustProcess(LOCUSTFILE, url, self.workdir / "locust", cpu_ms=CPU_MS,
                                                   extra_args=self.entry_args)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
-        self.locust.start()
-        self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
         try:
-            self._capacity_plan(say, measured=False)
             if self.mix is None and any(s.load.get("cpu") for s in self._steps()):
                 self._cost = asyncio.ensure_future(self.calibrate())  # on a task of its own, while serving
+            self.locust.start()
+            self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
+            self._capacity_plan(say, measured=False)
             for step in self.scenario.steps:
                 await self._run_step(step, result, say)
         finally:
