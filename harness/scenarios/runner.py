@@ -66,7 +66,7 @@ def grid_wait(now: float) -> float:
 
 def ends_as_it_starts(step: Step, start: float, holds: Callable[[], bool]) -> bool:
     """Whether a phase that starts at `start` ends there, taking no minute of its own: it waits for a
-    condition that `holds()` already (cpu-high when the alert's load scaled the service out to MaxCapacity),
+    condition that `holds()` already (cpu-alert when its email went out during cpu-high already),
     it changes nothing itself (no fault, no desired count), and it starts on the grid, so the next phase's
     first minute is whole. Pure, but for `holds`."""
     return step.until is not None and not step.set_desired and not step.fault and on_grid(start) and holds()

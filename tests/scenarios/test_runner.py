@@ -73,7 +73,7 @@ def _step(**kw: object) -> object:
 
 
 @pytest.mark.parametrize("changes, start, holds, expected", [
-    ({}, 121.0, True, True),                             # cpu-high already on MaxCapacity as it starts
+    ({}, 121.0, True, True),                             # its condition holds as it starts on the grid
     ({}, 121.0, False, False),                           # not there yet: the phase runs
     ({}, 150.0, True, False),                            # off the grid (the first phase): it runs to the grid
     ({"until": None}, 121.0, True, False),               # a hold always holds
