@@ -515,8 +515,13 @@ class ScenarioRunner:
         # only, whatever the time scale and however long deploy took: runs at any scale see the same.
         # A hold that reached its deadline is on the grid already (it started there and lasts whole
         # minutes): waiting for the next evaluation would add a minute the hold does not need.
+        # Until then the phase's load still follows the tasks: a task a scale-out started in the phase's
+        # last minute gets its share of the load as it starts, not at the next phase.
         if not (step.until is None and on_grid(self.clock.now())):
-            await self.clock.sleep(grid_wait(self.clock.now()))
+            ends = self.clock.now() + grid_wait(self.clock.now())
+            while (left := ends - self.clock.now()) > 0:
+                await self.clock.sleep(min(POLL, left))
+                self._follow()
         self._end_phase(step, result, start)
 
     def _end_phase(self, step: Step, result: RunResult, start: float) -> None:
