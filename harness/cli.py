@@ -379,13 +379,16 @@ def cmd_run(args: argparse.Namespace, folder: Path) -> int:
     _say(f"scenario   {scenario.name}: {scenario.description}")
 
     async def job(h: Any) -> int:
-        if await asyncio.to_thread(_check_before_run, h, args.strict):
-            return 1
         runner = ScenarioRunner(h, scenario, folder / "runs" / scenario.name)
+        runner.begin()  # what a /cpu request costs is measured beside the check
         try:
+            if await asyncio.to_thread(_check_before_run, h, args.strict):
+                return 1
             result = await h.watch(runner.run(say=_say))
         except LoopFailed as failed:  # a control loop raised: report the cause, exit non-zero
             result = stopped_result(runner, failed.failure, h.clock.now())
+        finally:
+            await runner.end()
         report = build_report(h, result, time.monotonic() - wall0)
         if h.failure is not None:
             report["failure"] = h.failure.as_dict()

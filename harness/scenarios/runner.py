@@ -149,6 +149,21 @@ def budget(step: Step, roles: Roles, current_desired: int, health: HealthCheck) 
     return 3 * alarm.period * alarm.evaluation_periods + cooldown_of(roles, str(role)) + 4 * EVALUATION_INTERVAL
 
 
+def cooldown_hold_end(start: float, cooldown: float, last_scaling: float | None) -> float:
+    """When a `hold: {cooldown: role}` phase ends (template s). Pure.
+
+    A cooldown runs from the role's last scaling activity ("the amount of time, in seconds, after a
+    scaling activity completes ...",
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_StepScalingPolicyConfiguration.html),
+    not from the phase's start: the hold lasts until the evaluation at which it ran out has been seen
+    (one evaluation interval after it, its lag included), and at least one evaluation inside the phase.
+    With no activity of the role yet, the cooldown counts from the phase's start.
+    """
+    if last_scaling is None:
+        return start + cooldown + EVALUATION_INTERVAL
+    return max(start + EVALUATION_INTERVAL, last_scaling + cooldown + EVALUATION_INTERVAL + GRID_SLACK)
+
+
 def cooldown_of(roles: Roles, role: str) -> float:
     return roles.cooldown(role) if role in roles.policies else 0.0
 
@@ -245,6 +260,20 @@ class ScenarioRunner:
         for row in rows:
             say(f"load       {row}")
         return self.cost_ms
+
+    def begin(self) -> None:
+        """Start measuring what a /cpu request costs (calibrate()) if a phase loads CPU with the sample app's
+        /cpu: `harness run` calls this as soon as the harness is up, beside the stack's check, so that the
+        measurement is done before the first CPU phase; run() calls it again (once is enough)."""
+        if (self._cost is None and self.unresolved is None and getattr(self.h.options, "locustfile", None) is None
+                and any(s.load.get("cpu") for s in self._steps())):
+            self._cost = asyncio.ensure_future(self.calibrate())
+
+    async def end(self) -> None:
+        """Stop the measurement if it is still running (the run stopped before its first CPU phase)."""
+        if self._cost is not None:
+            self._cost.cancel()
+            await asyncio.gather(self._cost, return_exceptions=True)
 
     async def calibrate(self) -> float:
         """CPU milliseconds one /cpu request really costs a task (burn + HTTP handling), measured on a task of
@@ -407,6 +436,7 @@ class ScenarioRunner:
         self.result = result  # what a run stopped by a failed control loop reports (harness.supervise)
         checked = self._check_roles(result, say)
         if checked is None:
+            await self.end()
             return result
         url, self.role_plan = checked
         result.skip_reasons.update(self.role_plan.reasons)
@@ -420,17 +450,14 @@ class ScenarioRunner:
                                                   extra_args=self.entry_args)
         (self.workdir / "locust").mkdir(parents=True, exist_ok=True)
         try:
-            if self.mix is None and any(s.load.get("cpu") for s in self._steps()):
-                self._cost = asyncio.ensure_future(self.calibrate())  # on a task of its own, while serving
+            self.begin()  # on a task of its own, while serving (started by `harness run` already)
             self.locust.start()
             self.h.supervise_process("load (Locust)", self.locust.exited_unexpectedly)
             self._capacity_plan(say, measured=False)
             for step in self.scenario.steps:
                 await self._run_step(step, result, say)
         finally:
-            if self._cost is not None:  # not awaited if the run stopped before its first CPU phase
-                self._cost.cancel()
-                await asyncio.gather(self._cost, return_exceptions=True)
+            await self.end()
             await asyncio.to_thread(self.locust.stop)
         result.t1 = self.clock.now()
         result.cost_ms = self.cost_ms
@@ -500,6 +527,11 @@ class ScenarioRunner:
         assert self.h.model is not None
         health = self.h.model.target_groups[self.roles.service.load_balancers[0].target_group_arn].health
         deadline = start + budget(step, self.roles, self._snapshot().desired or 0, health)
+        if step.hold and "cooldown" in step.hold:
+            role = str(step.hold["cooldown"])
+            name = self.roles.alarm(role).name
+            last = max((e.time for e in self._events("scaling", self.h.t0) if e.data.get("alarm") == name), default=None)
+            deadline = cooldown_hold_end(start, self.roles.cooldown(role), last)
         while True:
             # A hold ends at its deadline, not up to a POLL after it (its start and length are on the grid).
             await self.clock.sleep(POLL if step.until is not None else max(0.0, min(POLL, deadline - self.clock.now())))

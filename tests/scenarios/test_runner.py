@@ -85,3 +85,18 @@ def test_a_phase_whose_condition_holds_as_it_starts_on_the_grid_ends_there(
     from harness.scenarios.runner import ends_as_it_starts
 
     assert ends_as_it_starts(_step(**changes), start, lambda: holds) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("start", "last_scaling", "end"), [
+    (121.0, None, 481.0),      # no activity of the role yet: the cooldown counts from the phase's start
+    (121.0, 60.0, 421.0),      # the activity a minute before: its cooldown runs out at 360, seen by 421
+    (121.0, 120.0, 481.0),     # an activity at the phase's start minute: as from the start
+    (901.0, 60.0, 961.0),      # ran out long ago: one evaluation inside the phase still
+    (121.0, 300.0, 661.0),     # an activity after the start (the deadline is not before its cooldown)
+])
+def test_a_cooldown_hold_ends_an_evaluation_after_the_cooldown_from_the_last_activity(
+        start: float, last_scaling: float | None, end: float) -> None:
+    from harness.scenarios.runner import cooldown_hold_end, on_grid
+
+    assert cooldown_hold_end(start, 300.0, last_scaling) == end
+    assert on_grid(end)
