@@ -118,7 +118,8 @@ class Until(_ReadsAsMapping):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class Hold(_ReadsAsMapping):
-    """How long a phase holds: a scaling role's cooldown, or `count` evaluations of a role's alarm."""
+    """How long a phase holds: a scaling role's cooldown (from its last scaling activity, runner.cooldown_hold_end),
+    or `count` evaluations of a role's alarm."""
 
     kind: Literal["cooldown", "evaluations"]
     role: str
