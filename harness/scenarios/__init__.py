@@ -8,6 +8,7 @@ resolved against the deployed stack (see `roles.py`), so one scenario fits any t
     steps:
       - phase: cpu-high
         load: {ping: 1, cpu: {above: scale_out, by: 15}}   # 15 points above that alarm's threshold
+                                                            #    ({above: [ROLE, ...]}: past all of them)
         until: {desired: max_capacity}                      # or {healthy: desired}, {email: role},
                                                             #    {scaled: role}
       - phase: at-max
@@ -82,14 +83,16 @@ class _ReadsAsMapping(Mapping[str, Any]):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class CpuLoad(_ReadsAsMapping):
-    """`{above|below: ROLE, by: POINTS}`: the role's alarm threshold plus or minus POINTS of CPU."""
+    """`{above|below: ROLE, by: POINTS}`: the role's alarm threshold plus or minus POINTS of CPU.
+    `{above: [ROLE, ...], by: POINTS}` aims past every one of them the stack has (the first is required):
+    a load that must cross one alarm's threshold and stay clear of another's."""
 
     side: Literal["above", "below"]
-    role: str
+    roles: tuple[str, ...]
     by: float
 
     def _items(self) -> dict[str, Any]:
-        return {self.side: self.role, "by": self.by}
+        return {self.side: self.roles[0] if len(self.roles) == 1 else list(self.roles), "by": self.by}
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -225,7 +228,8 @@ def parse(raw: Any, path: Path) -> Scenario:
             phase=s["phase"],
             load=Load(ping=int(load_spec.get("ping", 0)), errors=int(load_spec.get("errors", 0)),
                       cpu=None if cpu is None else CpuLoad(side="above" if "above" in cpu else "below",
-                                                           role=cpu.get("above") or cpu["below"], by=float(cpu["by"]))),
+                                                           roles=_role_list(cpu.get("above") or cpu["below"]),
+                                                           by=float(cpu["by"]))),
             until=None if until_kind is None else Until(kind=until_kind, value=str(until_value)),
             hold=None if hold is None else Hold(kind="cooldown" if "cooldown" in hold else "evaluations",
                                                 role=hold.get("cooldown") or hold["evaluations"],
@@ -262,6 +266,9 @@ def _check_schema(raw: dict[str, Any], bad: Any) -> None:
     if not errors:
         return
     err = errors[0]
+    while err.validator == "oneOf" and err.context:  # a role or a list of roles: the branch the value took
+        err = min(err.context, key=lambda e: (-len(e.relative_path), e.validator == "type",
+                                               e.validator == "enum" and isinstance(e.instance, list)))
     path = list(err.absolute_path)
     where = ""
     if len(path) >= 2 and path[0] == "steps":
@@ -302,6 +309,10 @@ def _problem(err: jsonschema.ValidationError) -> str:
             return f"must be {{above: ROLE, by: POINTS}} or {{below: ROLE, by: POINTS}} (missing {missing})"
         return f"missing {missing}"
     return str(err.message)
+
+
+def _role_list(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _flow(value: Any) -> str:

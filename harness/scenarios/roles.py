@@ -237,12 +237,13 @@ EMAIL_ROLES = ("cpu_alert", "target_5xx", "elb_5xx")
 
 
 def step_roles(step: Any) -> set[str]:
-    """The roles a scenario phase uses: its load's `above`/`below`, its `until` email/scaled, its `hold`."""
+    """The roles a scenario phase needs: its load's `above`/`below` (the first of a list: the others count
+    only where the stack has them), its `until` email/scaled, its `hold`."""
     out: set[str] = set()
     cpu = (getattr(step, "load", None) or {}).get("cpu") or {}
     for key in ("above", "below"):
         if cpu.get(key):
-            out.add(str(cpu[key]))
+            out.add(str(cpu[key] if isinstance(cpu[key], str) else cpu[key][0]))
     for key in ("email", "scaled"):
         if (getattr(step, "until", None) or {}).get(key):
             out.add(str(step.until[key]))

@@ -117,10 +117,14 @@ class RunResult:
 
 
 def target_utilization(spec: Mapping[str, Any], roles: Roles) -> float:
-    """Percent CPU a `{above|below: role, by: points}` load aims at, from the role's alarm threshold."""
-    role = spec.get("above") or spec.get("below")
+    """Percent CPU a `{above|below: role, by: points}` load aims at, from the role's alarm threshold. A list
+    of roles aims past all of them the stack has: the highest threshold plus `by` (the lowest minus `by`);
+    its first role is required."""
+    named = spec.get("above") or spec.get("below")
+    first, *others = [named] if isinstance(named, str) else list(named)
     sign = 1.0 if "above" in spec else -1.0
-    pct = roles.alarm(str(role)).threshold + sign * float(spec["by"])
+    thresholds = [roles.alarm(str(first)).threshold] + [roles.alarm(r).threshold for r in others if r in roles.alarms]
+    pct = (max(thresholds) if sign > 0 else min(thresholds)) + sign * float(spec["by"])
     lo, hi = UTILIZATION_RANGE
     if not lo <= pct <= hi:
         raise ConfigError(f"a CPU load {spec} aims at {pct:g}% utilization, outside {lo:g}..{hi:g}%")

@@ -13,9 +13,19 @@ from tests.scenarios.test_expect import ROLES
     ({"above": "scale_out", "by": 15}, 85.0),
     ({"below": "scale_in", "by": 10}, 20.0),
     ({"above": "cpu_alert", "by": 8}, 93.0),
+    # a list aims past every named role the stack has: the highest threshold up, the lowest down
+    ({"above": ["scale_out", "cpu_alert"], "by": 8}, 93.0),
+    ({"above": ["cpu_alert", "scale_out"], "by": 8}, 93.0),
+    ({"below": ["scale_out", "scale_in"], "by": 10}, 20.0),
+    ({"above": ["scale_out", "target_5xx"], "by": 8}, 78.0),  # a role the stack lacks (after the first) counts not
 ])
 def test_a_cpu_load_aims_at_its_role_s_threshold_plus_or_minus_points(spec: dict[str, object], pct: float) -> None:
     assert target_utilization(spec, ROLES) == pct
+
+
+def test_the_first_role_of_a_list_is_required() -> None:
+    with pytest.raises(ConfigError, match="no alarm in the role 'target_5xx'"):
+        target_utilization({"above": ["target_5xx", "scale_out"], "by": 8}, ROLES)
 
 
 def test_a_cpu_load_outside_what_a_task_can_show_is_refused() -> None:

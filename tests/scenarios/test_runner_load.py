@@ -67,6 +67,6 @@ def test_a_task_started_while_a_phase_waits_for_the_grid_gets_its_share_of_the_l
     assert len(locust.loads) == 2, locust.loads  # the phase's start, and the new task's
     (t1, at_three), (t2, at_four) = locust.loads
     assert t1 == start and start + 10.0 < t2 < end
-    aim = target_utilization(step.load["cpu"], runner.roles) / 100.0  # scale_out + 15 points
+    aim = target_utilization(step.load["cpu"], runner.roles) / 100.0  # past scale_out and cpu_alert: 93 %
     assert at_three["CpuUser"] == plan_users(aim, 3, 256.0, 10.0, CPU_RATE)
     assert at_four["CpuUser"] == plan_users(aim, 4, 256.0, 10.0, CPU_RATE) > at_three["CpuUser"]

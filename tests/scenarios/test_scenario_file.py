@@ -47,7 +47,7 @@ def test_the_schema_names_what_the_code_knows() -> None:
 def test_typed_values_are_frozen_and_read_as_the_files_mapping() -> None:
     s = scenarios.load("threshold-edge")
     step = s.step("under-scale-out")
-    assert step.load.cpu == CpuLoad(side="below", role="scale_out", by=10.0)
+    assert step.load.cpu == CpuLoad(side="below", roles=("scale_out",), by=10.0)
     assert step.load == {"ping": 1, "cpu": {"below": "scale_out", "by": 10.0}} and step.load.get("errors") is None
     assert step.hold == Hold(kind="evaluations", role="scale_out", count=4)
     assert step.hold.get("count") == 4 and "cooldown" not in step.hold
@@ -71,6 +71,10 @@ def test_typed_values_are_frozen_and_read_as_the_files_mapping() -> None:
      "step 1 (phase 'a'): `load.cpu` must be {above: ROLE, by: POINTS} or {below: ROLE, by: POINTS}"),
     ("steps: [{phase: a, load: {cpu: {above: nobody, by: 5}}, until: {desired: desired}}]",
      "step 1 (phase 'a'): `load.cpu.above`: names no role: 'nobody'"),
+    ("steps: [{phase: a, load: {cpu: {above: [scale_out, nobody], by: 5}}, until: {desired: desired}}]",
+     "step 1 (phase 'a'): `load.cpu.above.1`: names no role: 'nobody'"),
+    ("steps: [{phase: a, load: {cpu: {above: [], by: 5}}, until: {desired: desired}}]",
+     "step 1 (phase 'a'): `load.cpu.above`: [] must not be empty"),
     # user counts
     ("steps: [{phase: a, load: {ping: -1}, until: {desired: desired}}]",
      "step 1 (phase 'a'): `load.ping`: -1 must be at least 0"),
